@@ -1,0 +1,52 @@
+import { FetchFailure, fetchJson, type FetchLimits } from './fetch-json.js'
+import { checkUrl } from './url.js'
+
+/**
+ * The discovery URLs of an issuer, in the order tried: OpenID Connect Discovery 1.0 §4
+ * (`/.well-known/openid-configuration` appended to the issuer), then RFC 8414 §3
+ * (`/.well-known/oauth-authorization-server` inserted between host and path).
+ */
+export function discoveryUrls(issuer: string): readonly string[] {
+  const url = new URL(issuer)
+  const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '')
+  return [
+    `${url.origin}${path}/.well-known/openid-configuration`,
+    `${url.origin}/.well-known/oauth-authorization-server${path}`,
+  ]
+}
+
+/**
+ * Finds the issuer's `jwks_uri` by discovery. The document's `issuer` must equal the configured
+ * one exactly (OIDC Discovery §4.3, RFC 8414 §3.3), or nothing from it is used.
+ */
+export async function discoverJwksUri(
+  issuer: string,
+  limits: FetchLimits,
+  allowInsecureHttp: boolean,
+): Promise<string> {
+  const failures: unknown[] = []
+  for (const url of discoveryUrls(issuer)) {
+    let document: unknown
+    try {
+      ;({ body: document } = await fetchJson(url, limits))
+    } catch (error) {
+      failures.push(error)
+      continue
+    }
+    if (typeof document !== 'object' || document === null) {
+      throw new FetchFailure(`discovery document at ${url} is not a JSON object`)
+    }
+    const { issuer: advertised, jwks_uri: jwksUri } = document as Record<string, unknown>
+    if (advertised !== issuer) {
+      throw new FetchFailure(
+        `discovery document at ${url} names another issuer; expected exactly ${issuer}`,
+      )
+    }
+    if (typeof jwksUri !== 'string')
+      throw new FetchFailure(`discovery document at ${url} has no jwks_uri`)
+    const checked = checkUrl(jwksUri, allowInsecureHttp)
+    if (typeof checked === 'string') throw new FetchFailure(`discovered jwks_uri ${checked}`)
+    return checked.href
+  }
+  throw new AggregateError(failures, `discovery failed for ${issuer}`)
+}

@@ -1,0 +1,230 @@
+/**
+ * The typed refusals of bearer-guard. Every error knows its HTTP status, its RFC 6750
+ * `WWW-Authenticate` challenge and the JSON body to send, so an adapter only has to render it.
+ *
+ * @packageDocumentation
+ */
+
+const BRAND = Symbol.for('bearer-guard.error')
+
+/** RFC 6750 §3.1 error codes, plus `temporarily_unavailable` for the 503 body. */
+export type Rfc6750ErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
+
+/** Stable machine-readable codes of {@link InvalidTokenError}. */
+export type InvalidTokenCode =
+  | 'ERR_TOKEN_MALFORMED'
+  | 'ERR_TOKEN_TOO_LARGE'
+  | 'ERR_TOKEN_ALG_NOT_ALLOWED'
+  | 'ERR_TOKEN_TYPE_INVALID'
+  | 'ERR_TOKEN_CRIT_UNSUPPORTED'
+  | 'ERR_TOKEN_KEY_NOT_FOUND'
+  | 'ERR_TOKEN_SIGNATURE_INVALID'
+  | 'ERR_TOKEN_EXPIRED'
+  | 'ERR_TOKEN_NOT_YET_VALID'
+  | 'ERR_TOKEN_TOO_OLD'
+  | 'ERR_TOKEN_ISSUER_INVALID'
+  | 'ERR_TOKEN_AUDIENCE_INVALID'
+  | 'ERR_TOKEN_CLAIM_INVALID'
+
+/** Every stable `code` a bearer-guard error can carry; `switch (err.code)` over it is exhaustive. */
+export type BearerGuardErrorCode =
+  | 'ERR_MISSING_CREDENTIALS'
+  | 'ERR_INVALID_REQUEST'
+  | InvalidTokenCode
+  | 'ERR_INSUFFICIENT_SCOPE'
+  | 'ERR_KEYSET_UNAVAILABLE'
+
+/** The JSON body bearer-guard sends with a refusal (RFC 6750 parameter names). */
+export interface ErrorBody {
+  /** The RFC 6750 error code; absent when the request carried no credentials. */
+  readonly error?: Rfc6750ErrorCode | 'temporarily_unavailable'
+  /** A human-readable explanation. Never contains the token or an unverified claim value. */
+  readonly error_description: string
+}
+
+/** Options shared by every error constructor. */
+export interface BearerGuardErrorOptions {
+  /** The protection space named in the challenge (`realm="…"`). Default: none is sent. */
+  readonly realm?: string | undefined
+  /** The underlying error, for logs; never rendered to the client. */
+  readonly cause?: unknown
+}
+
+/**
+ * Quotes a challenge parameter value (RFC 9110 §5.6.4 `quoted-string`): `"` and `\` are escaped,
+ * and anything outside visible ASCII and space is replaced, as RFC 6750 §3 restricts the
+ * characters of `error_description` and `scope`.
+ */
+function quote(value: string): string {
+  let out = ''
+  for (const ch of value) {
+    const c = ch.codePointAt(0) ?? 0
+    if (ch === '"' || ch === '\\') out += '\\' + ch
+    else if (c >= 0x20 && c <= 0x7e) out += ch
+    else out += '?'
+  }
+  return `"${out}"`
+}
+
+/**
+ * The base class of every refusal. Carries `status` (and `statusCode`) and ready-to-send
+ * `headers`, so Express's and Fastify's default error handlers render it correctly as is.
+ *
+ * `instanceof` works across two installed copies of this package (the check uses a global
+ * symbol brand), so an adapter and an application may each bring their own copy.
+ */
+export abstract class BearerGuardError extends Error {
+  /** Stable machine-readable code; the public contract of this error. */
+  abstract readonly code: BearerGuardErrorCode
+  /** The HTTP status to answer with. */
+  abstract readonly status: 400 | 401 | 403 | 503
+  /** The RFC 6750 error code placed in the challenge and body; `undefined` for no credentials. */
+  abstract readonly error: Rfc6750ErrorCode | undefined
+  /** The realm placed in the challenge, if one is configured. */
+  readonly realm: string | undefined
+  /** Marks the message as safe to show to clients (it never holds token content). */
+  readonly expose = true
+
+  /** @internal */
+  readonly [BRAND] = true
+
+  protected constructor(description: string, options: BearerGuardErrorOptions = {}) {
+    super(description, options.cause === undefined ? undefined : { cause: options.cause })
+    this.realm = options.realm
+  }
+
+  override get name(): string {
+    return this.constructor.name
+  }
+
+  /** Alias of {@link BearerGuardError.status} for frameworks that read `statusCode` (Fastify). */
+  get statusCode(): number {
+    return this.status
+  }
+
+  /** The scope attribute of the challenge, when there is one. */
+  get scope(): string | undefined {
+    return undefined
+  }
+
+  /** The `WWW-Authenticate` value: `Bearer` with `realm`, `error`, `error_description`, `scope`. */
+  get challenge(): string {
+    const params: string[] = []
+    if (this.realm !== undefined) params.push(`realm=${quote(this.realm)}`)
+    if (this.error !== undefined) {
+      params.push(`error=${quote(this.error)}`)
+      params.push(`error_description=${quote(this.message)}`)
+      if (this.scope !== undefined) params.push(`scope=${quote(this.scope)}`)
+    }
+    return params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`
+  }
+
+  /** Response headers to send with the status: `WWW-Authenticate`, and `Retry-After` on a 503. */
+  get headers(): Record<string, string> {
+    return { 'WWW-Authenticate': this.challenge }
+  }
+
+  /** The JSON body to send: `{ error, error_description }` (no `error` without credentials). */
+  get body(): ErrorBody {
+    return this.error === undefined
+      ? { error_description: this.message }
+      : { error: this.error, error_description: this.message }
+  }
+
+  /** Serialises as {@link BearerGuardError.body}, so `res.json(err)` sends the RFC 6750 body. */
+  toJSON(): ErrorBody {
+    return this.body
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null || !(BRAND in value)) return false
+    // Subclasses keep ordinary prototype semantics; only the base check is brand-based.
+    return this === BearerGuardError || Function.prototype[Symbol.hasInstance].call(this, value)
+  }
+}
+
+/** 401 without an `error` attribute: the request carried no bearer credentials (RFC 6750 §3.1). */
+export class MissingCredentialsError extends BearerGuardError {
+  readonly code = 'ERR_MISSING_CREDENTIALS'
+  readonly status = 401
+  readonly error = undefined
+  constructor(options?: BearerGuardErrorOptions) {
+    super('Authentication with a bearer access token is required', options)
+  }
+}
+
+/** 400 `invalid_request`: the credentials are malformed or sent in more than one way. */
+export class InvalidRequestError extends BearerGuardError {
+  readonly code = 'ERR_INVALID_REQUEST'
+  readonly status = 400
+  readonly error = 'invalid_request'
+  constructor(description: string, options?: BearerGuardErrorOptions) {
+    super(description, options)
+  }
+}
+
+/** 401 `invalid_token`: the token is malformed, forged, expired or meant for someone else. */
+export class InvalidTokenError extends BearerGuardError {
+  readonly code: InvalidTokenCode
+  readonly status = 401
+  readonly error = 'invalid_token'
+  constructor(code: InvalidTokenCode, description: string, options?: BearerGuardErrorOptions) {
+    super(description, options)
+    this.code = code
+  }
+}
+
+/** 403 `insufficient_scope`: the token is valid but does not grant what the route needs. */
+export class InsufficientScopeError extends BearerGuardError {
+  readonly code = 'ERR_INSUFFICIENT_SCOPE'
+  readonly status = 403
+  readonly error = 'insufficient_scope'
+  /** The scopes the route needs, space-separated as in RFC 6750 §3; `undefined` if none apply. */
+  readonly requiredScope: string | undefined
+  constructor(
+    description: string,
+    requiredScopes: readonly string[],
+    options?: BearerGuardErrorOptions,
+  ) {
+    super(description, options)
+    this.requiredScope = requiredScopes.length > 0 ? requiredScopes.join(' ') : undefined
+  }
+  override get scope(): string | undefined {
+    return this.requiredScope
+  }
+}
+
+/**
+ * 503: the issuer's keys could not be obtained and none usable are cached. Fails closed without
+ * an `invalid_token` (which would make clients discard good tokens). Carries `Retry-After`.
+ */
+export class KeySetUnavailableError extends BearerGuardError {
+  readonly code = 'ERR_KEYSET_UNAVAILABLE'
+  readonly status = 503
+  readonly error = undefined
+  /** Seconds after which the client may retry. */
+  readonly retryAfter: number
+  constructor(description: string, retryAfter: number, options?: BearerGuardErrorOptions) {
+    super(description, options)
+    this.retryAfter = Math.max(1, Math.ceil(retryAfter))
+  }
+  override get headers(): Record<string, string> {
+    return { 'WWW-Authenticate': this.challenge, 'Retry-After': String(this.retryAfter) }
+  }
+  override get body(): ErrorBody {
+    return { error: 'temporarily_unavailable', error_description: this.message }
+  }
+}
+
+/** The union of every bearer-guard error, discriminated by `code`. */
+export type AnyBearerGuardError =
+  | MissingCredentialsError
+  | InvalidRequestError
+  | InvalidTokenError
+  | InsufficientScopeError
+  | KeySetUnavailableError
+
+/** True when `value` is a bearer-guard error (from any installed copy of this package). */
+export function isBearerGuardError(value: unknown): value is AnyBearerGuardError {
+  return value instanceof BearerGuardError
+}

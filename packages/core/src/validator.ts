@@ -1,0 +1,215 @@
+import type { KeyObject } from 'node:crypto'
+import { algorithmSpec, keyObjectFits, verifySignature, type AlgorithmSpec } from './algorithms.js'
+import { checkClaims, readScopes } from './claims.js'
+import { InvalidTokenError } from './errors.js'
+import { extractToken } from './extract.js'
+import { decodeJws, type DecodedJws } from './jws.js'
+import { RemoteKeySet } from './key-set.js'
+import { resolveOptions, type AccessTokenValidatorOptions } from './options.js'
+import { createResult } from './result.js'
+import type { AccessTokenHeader, VerifiedAccessToken } from './types.js'
+
+/**
+ * What a request carries that may hold a bearer token (RFC 6750 §2). Adapters fill it from their
+ * framework's request; only `authorization` is read unless the validator enables the others.
+ */
+export interface BearerRequest {
+  /** The `Authorization` header value (an array if the framework kept several). */
+  readonly authorization?: string | readonly string[] | undefined
+  /** The parsed URL query; its `access_token` is read only with `allowQuery`. */
+  readonly query?: unknown
+  /**
+   * The parsed request body; its `access_token` is read only with `allowFormBody`, when
+   * `contentType` is `application/x-www-form-urlencoded` and the method is not `GET`.
+   */
+  readonly body?: unknown
+  /** The `Content-Type` header value. */
+  readonly contentType?: string | undefined
+  /** The HTTP method. */
+  readonly method?: string | undefined
+}
+
+/** A configured validator. Create one per issuer and API, at start-up, and share it. */
+export interface AccessTokenValidator {
+  /**
+   * Verifies a compact JWT access token: signature with the issuer's keys, `alg`, `typ`, `iss`,
+   * `aud`, `exp`, `nbf` and the other configured checks.
+   *
+   * @throws {@link InvalidTokenError} (401) when the token is bad in any way.
+   * @throws {@link KeySetUnavailableError} (503) when no keys can be obtained.
+   */
+  verify(token: string): Promise<VerifiedAccessToken>
+  /**
+   * Finds the bearer token in a request (RFC 6750 §2) and verifies it.
+   *
+   * @throws {@link MissingCredentialsError} (401, no `error`) when no bearer token was sent.
+   * @throws {@link InvalidRequestError} (400) for a malformed header or more than one method.
+   * @throws Everything {@link AccessTokenValidator.verify} throws.
+   */
+  verifyRequest(request: BearerRequest): Promise<VerifiedAccessToken>
+  /**
+   * Loads discovery and keys now instead of on the first request, e.g. for a readiness probe.
+   * Rejects with {@link KeySetUnavailableError} when they cannot be obtained; the validator stays
+   * usable and tries again on the next request.
+   */
+  ready(): Promise<void>
+  /** The realm used in this validator's challenges. */
+  readonly realm: string
+}
+
+/** `typ` values of access tokens (RFC 9068 §2.1), compared case-insensitively. */
+const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt', 'jwt', 'application/jwt'])
+const STRICT_TYPES = new Set(['at+jwt', 'application/at+jwt'])
+
+/**
+ * Creates a validator for the access tokens of one issuer and API. Options are checked here,
+ * once; nothing is fetched until the first token (or {@link AccessTokenValidator.ready}), so the
+ * process starts even when the authorization server is down.
+ *
+ * @throws `TypeError` for a missing issuer or audience, an insecure URL, or any invalid option.
+ *
+ * @example
+ * ```ts
+ * const validator = createAccessTokenValidator({
+ *   issuer: 'https://auth.example.com/',
+ *   audience: 'https://api.example.com',
+ * })
+ * const auth = await validator.verify(token)
+ * auth.claims.sub // verified subject
+ * auth.scopes.has('orders:read')
+ * ```
+ */
+export function createAccessTokenValidator(
+  options: AccessTokenValidatorOptions,
+): AccessTokenValidator {
+  const o = resolveOptions(options)
+  const { realm, clock } = o
+  const keySet =
+    o.secret === undefined
+      ? new RemoteKeySet({
+          issuer: o.issuer,
+          jwksUri: o.jwksUri,
+          limits: { fetch: o.fetch, timeout: o.fetchTimeout, maxBytes: o.maxResponseSize },
+          allowInsecureHttp: o.allowInsecureHttp,
+          maxAge: o.keySetMaxAge * 1000,
+          staleIfError: o.staleIfError * 1000,
+          unknownKeyCooldown: o.unknownKeyCooldown * 1000,
+          retryAfter: o.retryAfter * 1000,
+          realm,
+          clock,
+        })
+      : undefined
+  const secretKeys: readonly KeyObject[] = o.secret === undefined ? [] : [o.secret]
+
+  function invalid(code: ConstructorParameters<typeof InvalidTokenError>[0], text: string) {
+    return new InvalidTokenError(code, text, { realm })
+  }
+
+  /** Everything that can be checked before a key is needed. */
+  function decode(token: string): {
+    jws: DecodedJws
+    spec: AlgorithmSpec
+    kid: string | undefined
+  } {
+    if (typeof token !== 'string' || token === '') {
+      throw invalid('ERR_TOKEN_MALFORMED', 'The access token is missing')
+    }
+    if (token.length > o.maxTokenLength) {
+      throw invalid('ERR_TOKEN_TOO_LARGE', 'The access token is larger than accepted')
+    }
+    const jws = decodeJws(token, realm)
+    const { alg, kid, typ, crit, b64 } = jws.header
+    const spec = typeof alg === 'string' && o.algorithms.has(alg) ? algorithmSpec(alg) : undefined
+    if (spec === undefined) {
+      throw invalid(
+        'ERR_TOKEN_ALG_NOT_ALLOWED',
+        'The access token is signed with an algorithm that is not accepted',
+      )
+    }
+    if (crit !== undefined) {
+      throw invalid(
+        'ERR_TOKEN_CRIT_UNSUPPORTED',
+        'The access token has critical header parameters that are not supported',
+      )
+    }
+    if (b64 !== undefined && b64 !== true) {
+      throw invalid('ERR_TOKEN_MALFORMED', 'Unencoded-payload tokens are not accepted')
+    }
+    if (kid !== undefined && typeof kid !== 'string') {
+      throw invalid('ERR_TOKEN_MALFORMED', 'The "kid" header parameter is not a string')
+    }
+    if (typ !== undefined) {
+      const allowed = o.strict ? STRICT_TYPES : ACCESS_TOKEN_TYPES
+      if (typeof typ !== 'string' || !allowed.has(typ.toLowerCase())) {
+        throw invalid('ERR_TOKEN_TYPE_INVALID', 'The token is not an access token (typ)')
+      }
+    } else if (o.strict) {
+      throw invalid(
+        'ERR_TOKEN_TYPE_INVALID',
+        'The token is not an RFC 9068 access token (typ at+jwt required)',
+      )
+    }
+    return { jws, spec, kid }
+  }
+
+  /** Signature, then claims; synchronous once the candidate keys are known. */
+  function finish(
+    token: string,
+    jws: DecodedJws,
+    spec: AlgorithmSpec,
+    keys: readonly KeyObject[],
+  ): VerifiedAccessToken {
+    if (keys.length === 0) {
+      throw invalid(
+        'ERR_TOKEN_KEY_NOT_FOUND',
+        'No signing key of the issuer matches the access token',
+      )
+    }
+    let verified = false
+    for (const key of keys) {
+      if (keyObjectFits(key, spec) && verifySignature(spec, key, jws.signingInput, jws.signature)) {
+        verified = true
+        break
+      }
+    }
+    if (!verified)
+      throw invalid('ERR_TOKEN_SIGNATURE_INVALID', 'The access token signature is invalid')
+    const claims = checkClaims(jws.payload, o, clock())
+    const scopes = readScopes(jws.payload, o.scopeClaims, realm)
+    return createResult(claims, jws.header as unknown as AccessTokenHeader, scopes, token, realm)
+  }
+
+  function verify(token: string): Promise<VerifiedAccessToken> {
+    try {
+      const { jws, spec, kid } = decode(token)
+      const keys = keySet === undefined ? secretKeys : keySet.candidates(spec, kid)
+      if (!Array.isArray(keys)) {
+        return (keys as Promise<readonly KeyObject[]>).then((loaded) =>
+          finish(token, jws, spec, loaded),
+        )
+      }
+      return Promise.resolve(finish(token, jws, spec, keys as readonly KeyObject[]))
+    } catch (error) {
+      return Promise.reject(error as Error)
+    }
+  }
+
+  return Object.freeze({
+    realm,
+    verify,
+    verifyRequest(request: BearerRequest): Promise<VerifiedAccessToken> {
+      let token: string
+      try {
+        token = extractToken(request, o)
+      } catch (error) {
+        return Promise.reject(error as Error)
+      }
+      return verify(token)
+    },
+    async ready(): Promise<void> {
+      await keySet?.load()
+    },
+  })
+}
+
+export type { AccessTokenValidatorOptions }

@@ -1,0 +1,46 @@
+import { defineConfig } from 'vitest/config'
+
+// One root configuration with a project per package. Packages other than core are tested
+// against the *built* packages they depend on (turbo's `^build`), so a broken export map fails here.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: '@bearer-guard/core',
+          root: 'packages/core',
+          include: ['test/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: '@bearer-guard/testing',
+          root: 'packages/testing',
+          include: ['test/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: '@bearer-guard/express',
+          root: 'packages/express',
+          include: ['test/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'contract',
+          root: 'test',
+          include: ['**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+    coverage: {
+      provider: 'v8',
+      include: ['packages/core/src/**/*.ts'],
+      reporter: ['text-summary', 'text'],
+      thresholds: { lines: 90 },
+    },
+  },
+})
