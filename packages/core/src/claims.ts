@@ -121,7 +121,7 @@ export function readScopes(
     if (typeof value === 'string') {
       for (const scope of value.split(' ')) if (scope !== '') scopes.add(scope)
     } else if (Array.isArray(value) && value.every((s) => typeof s === 'string')) {
-      for (const scope of value as string[]) if (scope !== '') scopes.add(scope)
+      for (const scope of value) if (scope !== '') scopes.add(scope)
     } else {
       throw invalid(
         'ERR_TOKEN_CLAIM_INVALID',

@@ -158,6 +158,8 @@ export class InvalidRequestError extends BearerGuardError {
   readonly code = 'ERR_INVALID_REQUEST'
   readonly status = 400
   readonly error = 'invalid_request'
+  // Public, where the base constructor is protected.
+  // eslint-disable-next-line @typescript-eslint/no-useless-constructor
   constructor(description: string, options?: BearerGuardErrorOptions) {
     super(description, options)
   }

@@ -60,6 +60,9 @@ export function definePolicy<Claims extends AccessTokenClaims = AccessTokenClaim
   if (policy.claims !== undefined && typeof policy.claims !== 'function') {
     throw new TypeError('bearer-guard: policy "claims" must be a function')
   }
+  if (policy.description !== undefined && typeof policy.description !== 'string') {
+    throw new TypeError('bearer-guard: policy "description" must be a string')
+  }
   if (allOf === undefined && anyOf === undefined && policy.claims === undefined) {
     throw new TypeError('bearer-guard: a policy needs "allOf", "anyOf" or "claims"')
   }
@@ -67,7 +70,7 @@ export function definePolicy<Claims extends AccessTokenClaims = AccessTokenClaim
     ...(allOf && { allOf }),
     ...(anyOf && { anyOf }),
     ...(policy.claims && { claims: policy.claims }),
-    ...(policy.description !== undefined && { description: String(policy.description) }),
+    ...(policy.description !== undefined && { description: policy.description }),
   })
   DEFINED.add(defined)
   return defined
@@ -107,7 +110,8 @@ export function authorize<Claims extends AccessTokenClaims>(
     let ok: boolean
     let cause: unknown
     try {
-      ok = p.claims(auth.claims, auth) === true
+      // Only a literal `true` grants access: a truthy non-boolean is a bug, not consent.
+      ok = (p.claims(auth.claims, auth) as unknown) === true
     } catch (error) {
       ok = false
       cause = error

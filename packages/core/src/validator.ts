@@ -179,32 +179,21 @@ export function createAccessTokenValidator(
     return createResult(claims, jws.header as unknown as AccessTokenHeader, scopes, token, realm)
   }
 
-  function verify(token: string): Promise<VerifiedAccessToken> {
-    try {
-      const { jws, spec, kid } = decode(token)
-      const keys = keySet === undefined ? secretKeys : keySet.candidates(spec, kid)
-      if (!Array.isArray(keys)) {
-        return (keys as Promise<readonly KeyObject[]>).then((loaded) =>
-          finish(token, jws, spec, loaded),
-        )
-      }
-      return Promise.resolve(finish(token, jws, spec, keys as readonly KeyObject[]))
-    } catch (error) {
-      return Promise.reject(error as Error)
-    }
+  // `async` without `await` on the hot path: once keys are cached, one promise and no extra tick.
+  async function verify(token: string): Promise<VerifiedAccessToken> {
+    const { jws, spec, kid } = decode(token)
+    const keys = keySet === undefined ? secretKeys : keySet.candidates(spec, kid)
+    if (Array.isArray(keys)) return finish(token, jws, spec, keys as readonly KeyObject[])
+    return (keys as Promise<readonly KeyObject[]>).then((loaded) =>
+      finish(token, jws, spec, loaded),
+    )
   }
 
   return Object.freeze({
     realm,
     verify,
-    verifyRequest(request: BearerRequest): Promise<VerifiedAccessToken> {
-      let token: string
-      try {
-        token = extractToken(request, o)
-      } catch (error) {
-        return Promise.reject(error as Error)
-      }
-      return verify(token)
+    async verifyRequest(request: BearerRequest): Promise<VerifiedAccessToken> {
+      return verify(extractToken(request, o))
     },
     async ready(): Promise<void> {
       await keySet?.load()

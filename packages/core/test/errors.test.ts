@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest'
+import {
+  BearerGuardError,
+  InsufficientScopeError,
+  InvalidRequestError,
+  InvalidTokenError,
+  KeySetUnavailableError,
+  MissingCredentialsError,
+  isBearerGuardError,
+  type AnyBearerGuardError,
+} from '../src/index.js'
+
+describe('errors render RFC 6750 challenges and bodies', () => {
+  it('sends no error attribute and no body error without credentials (RFC 6750 §3.1)', () => {
+    const error = new MissingCredentialsError({ realm: 'api' })
+    expect(error.status).toBe(401)
+    expect(error.headers).toEqual({ 'WWW-Authenticate': 'Bearer realm="api"' })
+    expect(error.body).toEqual({ error_description: error.message })
+    expect(new MissingCredentialsError().challenge).toBe('Bearer')
+  })
+
+  it('renders error, error_description and scope, quoting and escaping values', () => {
+    const error = new InsufficientScopeError('needs "a" \\ b', ['orders:write', 'orders:admin'], {
+      realm: 'my "api"',
+    })
+    expect(error.challenge).toBe(
+      'Bearer realm="my \\"api\\"", error="insufficient_scope", error_description="needs \\"a\\" \\\\ b", scope="orders:write orders:admin"',
+    )
+    expect(error.status).toBe(403)
+    expect(JSON.parse(JSON.stringify(error))).toEqual({
+      error: 'insufficient_scope',
+      error_description: 'needs "a" \\ b',
+    })
+  })
+
+  it('replaces characters RFC 6750 does not allow in challenge parameters', () => {
+    const error = new InvalidRequestError('line\r\nbreak é', { realm: 'r\u0000' })
+    expect(error.challenge).toBe(
+      'Bearer realm="r?", error="invalid_request", error_description="line??break ?"',
+    )
+    expect(error.headers['WWW-Authenticate']).not.toMatch(/[\r\n]/)
+  })
+
+  it('gives 503 a Retry-After and a temporarily_unavailable body, without invalid_token', () => {
+    const error = new KeySetUnavailableError('keys unavailable', 9.2, { realm: 'api' })
+    expect(error.status).toBe(503)
+    expect(error.headers).toEqual({ 'WWW-Authenticate': 'Bearer realm="api"', 'Retry-After': '10' })
+    expect(error.body.error).toBe('temporarily_unavailable')
+    expect(error.challenge).not.toContain('invalid_token')
+  })
+
+  it('exposes status, statusCode, expose and a stable code for framework error handlers', () => {
+    const error = new InvalidTokenError('ERR_TOKEN_EXPIRED', 'expired', { cause: new Error('x') })
+    expect(error.statusCode).toBe(401)
+    expect(error.expose).toBe(true)
+    expect(error.name).toBe('InvalidTokenError')
+    expect(error.cause).toBeInstanceOf(Error)
+    const codes = (e: AnyBearerGuardError): string => {
+      switch (e.code) {
+        case 'ERR_MISSING_CREDENTIALS':
+        case 'ERR_INVALID_REQUEST':
+        case 'ERR_INSUFFICIENT_SCOPE':
+        case 'ERR_KEYSET_UNAVAILABLE':
+          return 'other'
+        case 'ERR_TOKEN_MALFORMED':
+        case 'ERR_TOKEN_TOO_LARGE':
+        case 'ERR_TOKEN_ALG_NOT_ALLOWED':
+        case 'ERR_TOKEN_TYPE_INVALID':
+        case 'ERR_TOKEN_CRIT_UNSUPPORTED':
+        case 'ERR_TOKEN_KEY_NOT_FOUND':
+        case 'ERR_TOKEN_SIGNATURE_INVALID':
+        case 'ERR_TOKEN_EXPIRED':
+        case 'ERR_TOKEN_NOT_YET_VALID':
+        case 'ERR_TOKEN_TOO_OLD':
+        case 'ERR_TOKEN_ISSUER_INVALID':
+        case 'ERR_TOKEN_AUDIENCE_INVALID':
+        case 'ERR_TOKEN_CLAIM_INVALID':
+          return e.error
+      }
+    }
+    expect(codes(error)).toBe('invalid_token')
+  })
+
+  it('recognises errors from another installed copy through the global brand', () => {
+    const foreign = Object.create(null) as object
+    Object.defineProperty(foreign, Symbol.for('bearer-guard.error'), { value: true })
+    expect(foreign instanceof BearerGuardError).toBe(true)
+    expect(isBearerGuardError(foreign)).toBe(true)
+    expect(isBearerGuardError(new Error('plain'))).toBe(false)
+    expect(isBearerGuardError(null)).toBe(false)
+    expect(new InvalidRequestError('x') instanceof InvalidRequestError).toBe(true)
+    expect(new InvalidRequestError('x') instanceof InvalidTokenError).toBe(false)
+  })
+})

@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest'
+import {
+  BearerGuardError,
+  createAccessTokenValidator,
+  type AccessTokenValidatorOptions,
+  type BearerRequest,
+} from '../src/index.js'
+
+// Extraction happens before any key is needed, so an unreachable issuer is fine here: every
+// case below is decided without I/O, and a token that gets through fails on the key set (503).
+const base: AccessTokenValidatorOptions = {
+  issuer: 'https://issuer.invalid',
+  audience: 'api',
+  fetch: () => Promise.reject(new Error('no network in this test')),
+}
+
+async function outcome(request: BearerRequest, options: Partial<AccessTokenValidatorOptions> = {}) {
+  const validator = createAccessTokenValidator({ ...base, ...options })
+  try {
+    await validator.verifyRequest(request)
+  } catch (error) {
+    if (!(error instanceof BearerGuardError)) throw error
+    return `${error.status} ${error.code}`
+  }
+  return 'accepted'
+}
+
+const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln'
+const REACHES_KEYS = '503 ERR_KEYSET_UNAVAILABLE'
+
+describe('token extraction (RFC 6750 §2)', () => {
+  it('treats a missing header or another scheme as no credentials', async () => {
+    expect(await outcome({})).toBe('401 ERR_MISSING_CREDENTIALS')
+    expect(await outcome({ authorization: '' })).toBe('401 ERR_MISSING_CREDENTIALS')
+    expect(await outcome({ authorization: 'Basic dXNlcjpwYXNz' })).toBe(
+      '401 ERR_MISSING_CREDENTIALS',
+    )
+    expect(await outcome({ authorization: 'Bearerx abc' })).toBe('401 ERR_MISSING_CREDENTIALS')
+    expect(await outcome({ authorization: 'DPoP abc' })).toBe('401 ERR_MISSING_CREDENTIALS')
+  })
+
+  it('matches the scheme case-insensitively and tolerates extra spaces', async () => {
+    for (const header of [`Bearer ${JWT}`, `bearer ${JWT}`, `BEARER ${JWT}`, `Bearer   ${JWT}  `]) {
+      expect(await outcome({ authorization: header })).toBe(REACHES_KEYS)
+    }
+  })
+
+  it('refuses Bearer without a token, or a token that is not token68, with invalid_request', async () => {
+    for (const header of [
+      'Bearer',
+      'Bearer ',
+      'Bearer    ',
+      'Bearer a b',
+      'Bearer a,b',
+      'Bearer realm="x"',
+      'Bearer =abc',
+      'Bearer é',
+    ]) {
+      expect(await outcome({ authorization: header }), header).toBe('400 ERR_INVALID_REQUEST')
+    }
+    expect(await outcome({ authorization: 'Bearer abc==' })).not.toBe('400 ERR_INVALID_REQUEST')
+  })
+
+  it('refuses more than one Authorization header', async () => {
+    expect(await outcome({ authorization: [`Bearer ${JWT}`, `Bearer ${JWT}`] })).toBe(
+      '400 ERR_INVALID_REQUEST',
+    )
+    expect(await outcome({ authorization: [`Bearer ${JWT}`] })).toBe(REACHES_KEYS)
+  })
+
+  it('ignores the query unless enabled, but refuses a token sent both ways', async () => {
+    const query = { access_token: JWT }
+    expect(await outcome({ query })).toBe('401 ERR_MISSING_CREDENTIALS')
+    expect(await outcome({ query, authorization: `Bearer ${JWT}` })).toBe('400 ERR_INVALID_REQUEST')
+    expect(await outcome({ query }, { allowQuery: true })).toBe(REACHES_KEYS)
+    expect(
+      await outcome({ query: new URLSearchParams({ access_token: JWT }) }, { allowQuery: true }),
+    ).toBe(REACHES_KEYS)
+    const twice = new URLSearchParams([
+      ['access_token', JWT],
+      ['access_token', JWT],
+    ])
+    expect(await outcome({ query: twice }, { allowQuery: true })).toBe('400 ERR_INVALID_REQUEST')
+    expect(await outcome({ query: { access_token: [JWT, JWT] } }, { allowQuery: true })).toBe(
+      '400 ERR_INVALID_REQUEST',
+    )
+    expect(await outcome({ query: { access_token: 'a b' } }, { allowQuery: true })).toBe(
+      '400 ERR_INVALID_REQUEST',
+    )
+  })
+
+  it('reads the form body only when enabled, for form content types, not on GET', async () => {
+    const form = {
+      body: { access_token: JWT },
+      contentType: 'application/x-www-form-urlencoded; charset=utf-8',
+      method: 'POST',
+    }
+    expect(await outcome(form)).toBe('401 ERR_MISSING_CREDENTIALS')
+    expect(await outcome(form, { allowFormBody: true })).toBe(REACHES_KEYS)
+    expect(await outcome({ ...form, method: 'GET' }, { allowFormBody: true })).toBe(
+      '401 ERR_MISSING_CREDENTIALS',
+    )
+    expect(
+      await outcome({ ...form, contentType: 'application/json' }, { allowFormBody: true }),
+    ).toBe('401 ERR_MISSING_CREDENTIALS')
+    expect(
+      await outcome({ ...form, authorization: `Bearer ${JWT}` }, { allowFormBody: true }),
+    ).toBe('400 ERR_INVALID_REQUEST')
+    expect(
+      await outcome(
+        { ...form, query: { access_token: JWT } },
+        { allowFormBody: true, allowQuery: true },
+      ),
+    ).toBe('400 ERR_INVALID_REQUEST')
+  })
+})

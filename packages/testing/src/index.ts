@@ -1,0 +1,16 @@
+/**
+ * `@bearer-guard/testing`: a real in-process OAuth 2.0 issuer for tests.
+ *
+ * @packageDocumentation
+ */
+export { createTestIssuer } from './issuer.js'
+export type { RotateOptions, TestIssuer, TestIssuerOptions } from './issuer.js'
+export type { MintOptions } from './mint.js'
+export { generateTestKey } from './keys.js'
+export type { GenerateKeyOptions, PublishedJwk, TestKey } from './keys.js'
+export { TEST_ALGORITHMS } from './algorithms.js'
+export type { TestAlgorithm } from './algorithms.js'
+export type { Fault, FaultEndpoint } from './faults.js'
+export type { RequestCounts } from './server.js'
+export { encodeToken } from './encode.js'
+export type { TokenParts } from './encode.js'

@@ -1,0 +1,193 @@
+import { createServer } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { GARBAGE_BODY } from './faults.js'
+import type { Fault, FaultEndpoint } from './faults.js'
+
+/** A response to send. */
+export interface Reply {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
+
+/** Which counter a request belongs to, and how it is answered when no fault applies. */
+export interface Route {
+  readonly endpoint: 'discovery' | 'jwks' | 'other'
+  /** Called when the answer is sent (so a delayed answer reflects the keys of that moment). */
+  readonly reply: () => Reply
+}
+
+/** Live request counters. */
+export interface RequestCounts {
+  /** Requests to a served discovery document URL. */
+  readonly discovery: number
+  /** Requests to the JWKS URL. */
+  readonly jwks: number
+  /** Every other request (answered 404). */
+  readonly other: number
+}
+
+/** The loopback HTTP server behind a test issuer. */
+export interface IssuerServer {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string
+  readonly counts: RequestCounts
+  resetCounts(): void
+  setFault(endpoint: FaultEndpoint, fault: Fault | null): void
+  close(): Promise<void>
+}
+
+interface Pending {
+  readonly request: IncomingMessage
+  readonly response: ServerResponse
+  readonly route: Route & { readonly endpoint: 'discovery' | 'jwks' }
+}
+
+function send(response: ServerResponse, reply: Reply): void {
+  if (response.destroyed || response.headersSent) return
+  response.writeHead(reply.status, { ...reply.headers })
+  response.end(reply.body)
+}
+
+/** Starts the server on 127.0.0.1:`port` (0: any free port). */
+export async function startServer(
+  port: number,
+  route: (pathname: string) => Route,
+): Promise<IssuerServer> {
+  const counts = { discovery: 0, jwks: 0, other: 0 }
+  const faults: { discovery: Fault | null; jwks: Fault | null } = { discovery: null, jwks: null }
+  const hanging = new Set<Pending>()
+  const timers = new Set<NodeJS.Timeout>()
+  const sockets = new Set<Socket>()
+  let closing: Promise<void> | undefined
+
+  const serve = (pending: Pending): void => {
+    const { request, response, route: target } = pending
+    const fault = faults[target.endpoint]
+    if (fault === null) {
+      send(response, target.reply())
+      return
+    }
+    switch (fault.kind) {
+      case 'status': {
+        const headers: Record<string, string> = { ...fault.headers }
+        const hasType = Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')
+        if (!hasType && fault.body !== undefined) headers['content-type'] = 'text/plain'
+        send(response, { status: fault.status, headers, body: fault.body ?? '' })
+        return
+      }
+      case 'hang':
+        hanging.add(pending)
+        response.once('close', () => hanging.delete(pending))
+        return
+      case 'delay': {
+        const timer = setTimeout(() => {
+          timers.delete(timer)
+          send(response, target.reply())
+        }, fault.ms)
+        timers.add(timer)
+        response.once('close', () => {
+          clearTimeout(timer)
+          timers.delete(timer)
+        })
+        return
+      }
+      case 'garbage':
+        send(response, {
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+          body: GARBAGE_BODY,
+        })
+        return
+      case 'reset':
+        request.socket.destroy()
+        return
+      case 'body':
+        send(response, {
+          status: 200,
+          headers: { 'content-type': fault.contentType ?? 'application/json' },
+          body: fault.body,
+        })
+        return
+    }
+  }
+
+  const server = createServer((request, response) => {
+    // Not `new URL(...)`: a request target such as `//x` must not be read as a host.
+    const pathname = (request.url ?? '/').split('?', 1)[0] ?? '/'
+    const target = route(pathname)
+    counts[target.endpoint] += 1
+    if (target.endpoint === 'other') {
+      send(response, target.reply())
+      return
+    }
+    serve({ request, response, route: { ...target, endpoint: target.endpoint } })
+  })
+  server.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('unexpected server address')
+  const url = `http://127.0.0.1:${address.port}`
+
+  const view: RequestCounts = {
+    get discovery() {
+      return counts.discovery
+    },
+    get jwks() {
+      return counts.jwks
+    },
+    get other() {
+      return counts.other
+    },
+  }
+  // Show numbers, not `[Getter]`, in console.log and assertion messages.
+  Object.defineProperty(view, Symbol.for('nodejs.util.inspect.custom'), {
+    value: () => ({ ...counts }),
+  })
+
+  return {
+    url,
+    counts: view,
+    resetCounts() {
+      counts.discovery = 0
+      counts.jwks = 0
+      counts.other = 0
+    },
+    setFault(endpoint, fault) {
+      if (endpoint === 'all' || endpoint === 'discovery') faults.discovery = fault
+      if (endpoint === 'all' || endpoint === 'jwks') faults.jwks = fault
+      // Requests held by a `hang` that no longer applies are served by the new state.
+      for (const pending of [...hanging]) {
+        if (faults[pending.route.endpoint]?.kind !== 'hang') {
+          hanging.delete(pending)
+          serve(pending)
+        }
+      }
+    },
+    close() {
+      closing ??= new Promise<void>((resolve, reject) => {
+        for (const timer of timers) clearTimeout(timer)
+        timers.clear()
+        hanging.clear()
+        server.close((error) => {
+          if (error) reject(error)
+          else resolve()
+        })
+        server.closeAllConnections()
+        for (const socket of sockets) socket.destroy()
+      })
+      return closing
+    },
+  }
+}
