@@ -23,16 +23,50 @@ function parseMaxAge(cacheControl: string | null): number | undefined {
   return match ? Number(match[1]) : undefined
 }
 
-async function readLimited(response: Response, maxBytes: number): Promise<Uint8Array> {
+/**
+ * Rejects with the signal's reason once it aborts. The timeout is enforced with this as well as
+ * by passing the signal to `fetch`: a custom `fetch` may ignore the signal, and its body stream
+ * need not be tied to it. Without this, one stalled exchange would hold the key set's single
+ * in-flight load, and so every request waiting on it, forever.
+ */
+function expiry(signal: AbortSignal): Promise<never> {
+  const expired = new Promise<never>((_, reject) => {
+    signal.addEventListener(
+      'abort',
+      () => {
+        reject(signal.reason as Error)
+      },
+      { once: true },
+    )
+  })
+  expired.catch(() => undefined) // only ever observed through Promise.race
+  return expired
+}
+
+async function readLimited(
+  response: Response,
+  maxBytes: number,
+  expired: Promise<never>,
+): Promise<Uint8Array> {
   const declared = Number(response.headers.get('content-length') ?? NaN)
   if (declared > maxBytes) throw new FetchFailure(`response larger than ${maxBytes} bytes`)
   if (response.body === null) return new Uint8Array(0)
+  const reader: ReadableStreamDefaultReader<Uint8Array> = response.body.getReader()
   const chunks: Uint8Array[] = []
   let total = 0
-  for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-    total += chunk.byteLength
-    if (total > maxBytes) throw new FetchFailure(`response larger than ${maxBytes} bytes`)
-    chunks.push(chunk)
+  let done = false
+  try {
+    while (!done) {
+      const read = await Promise.race([reader.read(), expired])
+      done = read.done
+      if (read.value === undefined) continue
+      total += read.value.byteLength
+      if (total > maxBytes) throw new FetchFailure(`response larger than ${maxBytes} bytes`)
+      chunks.push(read.value)
+    }
+  } finally {
+    // Stop the transfer when giving up early (too large, timed out).
+    if (!done) reader.cancel().catch(() => undefined)
   }
   return Buffer.concat(chunks, total)
 }
@@ -43,17 +77,29 @@ async function readLimited(response: Response, maxBytes: number): Promise<Uint8A
  */
 export async function fetchJson(url: string, limits: FetchLimits): Promise<FetchedJson> {
   const signal = AbortSignal.timeout(limits.timeout)
-  const response = await limits.fetch(url, {
+  const expired = expiry(signal)
+  const pending = limits.fetch(url, {
     method: 'GET',
     redirect: 'manual',
     signal,
     headers: { accept: 'application/json, application/jwk-set+json' },
   })
+  // A response arriving after the deadline is discarded; release its connection.
+  pending.then(
+    (late) => {
+      if (signal.aborted && !late.bodyUsed) late.body?.cancel().catch(() => undefined)
+    },
+    () => undefined,
+  )
+  const response = await Promise.race([pending, expired])
   try {
+    // `redirect: 'manual'` is only a request: a custom fetch may follow redirects anyway.
+    // `redirected` tells; keys must come from the configured or discovered URL itself.
+    if (response.redirected) throw new FetchFailure(`${url} redirected; redirects are refused`)
     if (response.status !== 200) {
       throw new FetchFailure(`${url} answered HTTP ${response.status}`)
     }
-    const bytes = await readLimited(response, limits.maxBytes)
+    const bytes = await readLimited(response, limits.maxBytes, expired)
     let body: unknown
     try {
       body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))

@@ -18,6 +18,15 @@
 export { createAccessTokenValidator } from './validator.js'
 export type { AccessTokenValidator, BearerRequest } from './validator.js'
 export type { AccessTokenValidatorOptions } from './options.js'
+export { channels } from './diagnostics.js'
+export type {
+  KeySetFetchEndEvent,
+  KeySetFetchErrorEvent,
+  KeySetFetchReason,
+  KeySetFetchStartEvent,
+  KeySetStaleEvent,
+  VerifyEvent,
+} from './diagnostics.js'
 export { authorize, definePolicy } from './policy.js'
 export type { AccessPolicy } from './policy.js'
 export type { AccessTokenClaims, AccessTokenHeader, VerifiedAccessToken } from './types.js'

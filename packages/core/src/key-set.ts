@@ -3,6 +3,13 @@ import { importJWK, type JWK } from 'jose'
 import { LRUCache } from 'lru-cache'
 import { algorithmSpec, jwkFits, keyObjectFits, type AlgorithmSpec } from './algorithms.js'
 import { discoverJwksUri } from './discovery.js'
+import {
+  fetchEndChannel,
+  fetchErrorChannel,
+  fetchStartChannel,
+  staleChannel,
+  type KeySetFetchReason,
+} from './diagnostics.js'
 import { KeySetUnavailableError } from './errors.js'
 import { FetchFailure, fetchJson, type FetchLimits } from './fetch-json.js'
 
@@ -12,7 +19,10 @@ export interface RemoteKeySetSettings {
   readonly jwksUri: string | undefined
   readonly limits: FetchLimits
   readonly allowInsecureHttp: boolean
+  /** Upper bound of a key set's age; a shorter `Cache-Control: max-age` is honoured. */
   readonly maxAge: number
+  /** Lower bound of a key set's age, whatever `Cache-Control` says. */
+  readonly minAge: number
   readonly staleIfError: number
   readonly unknownKeyCooldown: number
   readonly retryAfter: number
@@ -58,6 +68,13 @@ export class RemoteKeySet {
   #jwksUri: string | undefined
   #entries: readonly KeyEntry[] | undefined
   #loadedAt = 0
+  /**
+   * Age at which the current set is refreshed: `Cache-Control: max-age` within the configured
+   * bounds, less up to 10% random jitter so a fleet of instances does not refresh in lockstep.
+   */
+  #softAge = 0
+  /** Age past which the current set is no longer used at all: its unjittered age + staleIfError. */
+  #hardAge = 0
   #inflight: Promise<void> | undefined
   /** The initial load does not count: a key added right after start-up is still found. */
   #lastUnknownKidRefetch = Number.NEGATIVE_INFINITY
@@ -65,6 +82,8 @@ export class RemoteKeySet {
   #nextAttemptAt = 0
   /** Candidates per `alg` and `kid`, rebuilt after every load. */
   #selection = new Map<string, readonly KeyObject[]>()
+  /** The key objects of the current set, for {@link holds}. */
+  #current: ReadonlySet<KeyObject> = new Set()
   /** Imported keys by their public material, so a refresh re-imports only new keys. */
   readonly #imported = new LRUCache<string, KeyObject>({ max: 4 * MAX_KEYS })
 
@@ -85,23 +104,48 @@ export class RemoteKeySet {
     const now = this.#s.clock()
     if (this.#entries === undefined) return this.#loadThenSelect(spec, kid, now)
     const age = now - this.#loadedAt
-    if (age >= this.#s.maxAge + this.#s.staleIfError) return this.#loadThenSelect(spec, kid, now)
-    if (age >= this.#s.maxAge && now >= this.#nextAttemptAt) {
-      // Past its age but within the stale window: serve these keys, refresh in the background.
-      this.#refresh().catch(() => undefined)
-    }
+    if (age >= this.#hardAge) return this.#loadThenSelect(spec, kid, now)
+    if (age >= this.#softAge) this.#refreshAhead(now, age)
     const found = this.#select(spec, kid)
-    if (found.length > 0 || now - this.#lastUnknownKidRefetch < this.#s.unknownKeyCooldown) {
-      return found
-    }
+    if (found.length > 0) return found
+    // A fetch is already under way (another unknown kid's, or the background refresh): wait for
+    // it instead of answering 401 now. Otherwise every request carrying a just-rotated kid that
+    // arrives while the first one's refetch is in flight is refused. Costs no extra request.
+    if (this.#inflight !== undefined) return this.#inflight.then(() => this.#select(spec, kid))
+    if (now - this.#lastUnknownKidRefetch < this.#s.unknownKeyCooldown) return found
     // A kid we do not know: perhaps the issuer rotated. One refetch per cooldown, for all kids.
     this.#lastUnknownKidRefetch = now
-    return this.#refresh().then(() => this.#select(spec, kid))
+    return this.#refresh('unknown-kid').then(() => this.#select(spec, kid))
   }
 
-  /** Loads the keys if none are cached; for readiness checks. */
+  /**
+   * True while `key` is in the current key set: a token verified by a key the issuer has since
+   * removed must not be served from the verified-token cache.
+   */
+  holds(key: KeyObject): boolean {
+    if (this.#entries === undefined || !this.#current.has(key)) return false
+    // Cache hits must keep the key set fresh too, or removed keys would never be noticed.
+    const now = this.#s.clock()
+    const age = now - this.#loadedAt
+    if (age >= this.#hardAge) return false
+    if (age >= this.#softAge) this.#refreshAhead(now, age)
+    return true
+  }
+
+  /** Past its age but within the stale window: serve these keys, refresh in the background. */
+  #refreshAhead(now: number, age: number): void {
+    if (staleChannel.hasSubscribers) staleChannel.publish({ issuer: this.#s.issuer, ageMs: age })
+    if (this.#inflight === undefined && now >= this.#nextAttemptAt) {
+      this.#refresh('refresh').catch(() => undefined)
+    }
+  }
+
+  /** Loads the keys if none usable are cached; for readiness checks. */
   async load(): Promise<void> {
-    if (this.#entries === undefined) await this.#refresh()
+    // Keys past their stale window answer no request (every one gets a 503), so a readiness check
+    // must not count them as loaded: refresh, and reject if that fails.
+    const expired = this.#entries !== undefined && this.#s.clock() - this.#loadedAt >= this.#hardAge
+    if (this.#entries === undefined || expired) await this.#refresh('initial')
   }
 
   #loadThenSelect(
@@ -113,7 +157,8 @@ export class RemoteKeySet {
       // Backing off after a failure: answer 503 at once instead of queueing on a dead server.
       return Promise.reject(this.#unavailable(undefined, (this.#nextAttemptAt - now) / 1000))
     }
-    return this.#refresh().then(() => this.#select(spec, kid))
+    const reason = this.#entries === undefined ? 'initial' : 'refresh'
+    return this.#refresh(reason).then(() => this.#select(spec, kid))
   }
 
   #select(spec: AlgorithmSpec, kid: string | undefined): readonly KeyObject[] {
@@ -134,28 +179,46 @@ export class RemoteKeySet {
     return found
   }
 
-  #refresh(): Promise<void> {
-    this.#inflight ??= this.#fetch().finally(() => {
+  #refresh(reason: KeySetFetchReason): Promise<void> {
+    this.#inflight ??= this.#fetch(reason).finally(() => {
       this.#inflight = undefined
     })
     return this.#inflight
   }
 
-  async #fetch(): Promise<void> {
+  async #fetch(reason: KeySetFetchReason): Promise<void> {
+    const { issuer, clock } = this.#s
+    const started = clock()
+    if (fetchStartChannel.hasSubscribers) fetchStartChannel.publish({ issuer, reason })
     try {
       this.#jwksUri ??= await discoverJwksUri(
         this.#s.issuer,
         this.#s.limits,
         this.#s.allowInsecureHttp,
       )
-      const { body } = await fetchJson(this.#jwksUri, this.#s.limits)
+      const { body, maxAge } = await fetchJson(this.#jwksUri, this.#s.limits)
       const entries = await this.#importAll(body)
+      const age = Math.min(this.#s.maxAge, Math.max(this.#s.minAge, (maxAge ?? Infinity) * 1000))
+      this.#softAge = age * (0.9 + 0.1 * Math.random())
+      this.#hardAge = age + this.#s.staleIfError
       this.#entries = entries
+      this.#current = new Set(entries.map((e) => e.key))
       this.#selection = new Map()
       this.#loadedAt = this.#s.clock()
       this.#failures = 0
       this.#nextAttemptAt = 0
+      if (fetchEndChannel.hasSubscribers) {
+        fetchEndChannel.publish({
+          issuer,
+          reason,
+          durationMs: clock() - started,
+          keys: entries.length,
+        })
+      }
     } catch (error) {
+      if (fetchErrorChannel.hasSubscribers) {
+        fetchErrorChannel.publish({ issuer, reason, durationMs: clock() - started, error })
+      }
       this.#failures += 1
       const backoff = Math.min(MAX_BACKOFF, 1000 * 2 ** (this.#failures - 1))
       this.#nextAttemptAt = this.#s.clock() + backoff
@@ -209,7 +272,7 @@ export class RemoteKeySet {
       this.#imported.set(identity, key)
     }
     return Object.freeze({
-      kid: jwk.kid as string | undefined,
+      kid: jwk.kid, // narrowed to string | undefined by the check above
       jwk: Object.freeze({
         kty: jwk.kty,
         crv: jwk.crv,

@@ -81,8 +81,17 @@ export interface AccessTokenValidatorOptions {
   readonly fetchTimeout?: number
   /** Largest accepted discovery or JWKS response body, in bytes. Default: `262144` (256 KiB). */
   readonly maxResponseSize?: number
-  /** How long a fetched key set is used before it is fetched again, in seconds. Default: `600`. */
+  /**
+   * How long a fetched key set is used before it is refreshed, in seconds: the JWKS response's
+   * `Cache-Control: max-age` if it is shorter, bounded below by `keySetMinAge`, less up to 10%
+   * jitter. Cached keys keep serving while the refresh runs. Default: `600`.
+   */
   readonly keySetMaxAge?: number
+  /**
+   * The shortest key-set age honoured from `Cache-Control: max-age`, in seconds, so an issuer
+   * answering `max-age=0` is not fetched on every request. Default: `60`.
+   */
+  readonly keySetMinAge?: number
   /**
    * How long keys older than `keySetMaxAge` are still used while refreshing them fails, in
    * seconds; past it, requests fail closed with 503. Default: `21600` (6 hours).
@@ -95,6 +104,12 @@ export interface AccessTokenValidatorOptions {
   readonly unknownKeyCooldown?: number
   /** The `Retry-After` sent with a 503 when keys cannot be obtained, in seconds. Default: `10`. */
   readonly retryAfter?: number
+  /**
+   * The verified-token cache: a repeated token skips signature verification (its time claims and
+   * key are re-checked on every hit; route policies always run). `false` turns it off.
+   * Default: `{ maxEntries: 10000 }`.
+   */
+  readonly tokenCache?: false | { readonly maxEntries?: number }
   /** The current time in milliseconds since the epoch, injectable for tests. Default: `Date.now`. */
   readonly clock?: () => number
   /**
@@ -124,9 +139,12 @@ export interface ResolvedOptions {
   readonly fetchTimeout: number
   readonly maxResponseSize: number
   readonly keySetMaxAge: number
+  readonly keySetMinAge: number
   readonly staleIfError: number
   readonly unknownKeyCooldown: number
   readonly retryAfter: number
+  /** Entries of the verified-token cache; 0 when it is off. */
+  readonly tokenCacheSize: number
   readonly clock: () => number
   readonly fetch: typeof globalThis.fetch
 }
@@ -156,6 +174,15 @@ function stringList(name: string, value: unknown, fallback: readonly string[]): 
     fail(`"${name}" must be a non-empty string or an array of non-empty strings`)
   }
   return Object.freeze([...(list as string[])])
+}
+
+function tokenCacheSize(value: AccessTokenValidatorOptions['tokenCache']): number {
+  if (value === false) return 0
+  if (value === undefined) return 10_000
+  if (typeof value !== 'object') fail('"tokenCache" must be false or { maxEntries }')
+  const size = positive('tokenCache.maxEntries', value.maxEntries, 10_000)
+  if (!Number.isInteger(size)) fail('"tokenCache.maxEntries" must be an integer')
+  return size
 }
 
 /** Checks options once, at construction, and fills in defaults. */
@@ -227,9 +254,11 @@ export function resolveOptions(options: AccessTokenValidatorOptions): ResolvedOp
     fetchTimeout: positive('fetchTimeout', options.fetchTimeout, 5000),
     maxResponseSize: positive('maxResponseSize', options.maxResponseSize, 262_144),
     keySetMaxAge: positive('keySetMaxAge', options.keySetMaxAge, 600),
+    keySetMinAge: nonNegative('keySetMinAge', options.keySetMinAge, 60),
     staleIfError: nonNegative('staleIfError', options.staleIfError, 21_600),
     unknownKeyCooldown: nonNegative('unknownKeyCooldown', options.unknownKeyCooldown, 30),
     retryAfter: positive('retryAfter', options.retryAfter, 10),
+    tokenCacheSize: tokenCacheSize(options.tokenCache),
     clock: options.clock ?? Date.now,
     fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
   }

@@ -3,7 +3,10 @@ import { isIP } from 'node:net'
 /** True for 127.0.0.0/8, ::1 and localhost: plain HTTP there never leaves the machine. */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname
-  if (host === 'localhost' || host.endsWith('.localhost')) return true
+  // Only `localhost` itself, not `*.localhost`: Node resolves names with getaddrinfo, and a
+  // typical resolver (`hosts: files dns`) sends `x.localhost` to DNS, which may answer with a
+  // remote address. RFC 6761 only asks resolvers to keep such names local; nothing guarantees it.
+  if (host === 'localhost') return true
   if (isIP(host) === 4) return host.startsWith('127.')
   return host === '::1'
 }

@@ -1,12 +1,14 @@
 import type { KeyObject } from 'node:crypto'
 import { algorithmSpec, keyObjectFits, verifySignature, type AlgorithmSpec } from './algorithms.js'
 import { checkClaims, readScopes } from './claims.js'
-import { InvalidTokenError } from './errors.js'
+import { verifyChannel, type VerifyEvent } from './diagnostics.js'
+import { InvalidTokenError, isBearerGuardError } from './errors.js'
 import { extractToken } from './extract.js'
 import { decodeJws, type DecodedJws } from './jws.js'
 import { RemoteKeySet } from './key-set.js'
 import { resolveOptions, type AccessTokenValidatorOptions } from './options.js'
 import { createResult } from './result.js'
+import { TokenCache } from './token-cache.js'
 import type { AccessTokenHeader, VerifiedAccessToken } from './types.js'
 
 /**
@@ -92,6 +94,7 @@ export function createAccessTokenValidator(
           limits: { fetch: o.fetch, timeout: o.fetchTimeout, maxBytes: o.maxResponseSize },
           allowInsecureHttp: o.allowInsecureHttp,
           maxAge: o.keySetMaxAge * 1000,
+          minAge: Math.min(o.keySetMinAge, o.keySetMaxAge) * 1000,
           staleIfError: o.staleIfError * 1000,
           unknownKeyCooldown: o.unknownKeyCooldown * 1000,
           retryAfter: o.retryAfter * 1000,
@@ -100,6 +103,7 @@ export function createAccessTokenValidator(
         })
       : undefined
   const secretKeys: readonly KeyObject[] = o.secret === undefined ? [] : [o.secret]
+  const cache = o.tokenCacheSize > 0 ? new TokenCache(o.tokenCacheSize) : undefined
 
   function invalid(code: ConstructorParameters<typeof InvalidTokenError>[0], text: string) {
     return new InvalidTokenError(code, text, { realm })
@@ -155,6 +159,7 @@ export function createAccessTokenValidator(
   /** Signature, then claims; synchronous once the candidate keys are known. */
   function finish(
     token: string,
+    id: string | undefined,
     jws: DecodedJws,
     spec: AlgorithmSpec,
     keys: readonly KeyObject[],
@@ -165,35 +170,101 @@ export function createAccessTokenValidator(
         'No signing key of the issuer matches the access token',
       )
     }
-    let verified = false
+    let signer: KeyObject | undefined
     for (const key of keys) {
       if (keyObjectFits(key, spec) && verifySignature(spec, key, jws.signingInput, jws.signature)) {
-        verified = true
+        signer = key
         break
       }
     }
-    if (!verified)
+    if (signer === undefined) {
       throw invalid('ERR_TOKEN_SIGNATURE_INVALID', 'The access token signature is invalid')
-    const claims = checkClaims(jws.payload, o, clock())
+    }
+    const now = clock()
+    const claims = Object.freeze(checkClaims(jws.payload, o, now))
     const scopes = readScopes(jws.payload, o.scopeClaims, realm)
-    return createResult(claims, jws.header as unknown as AccessTokenHeader, scopes, token, realm)
+    const header = Object.freeze(jws.header) as AccessTokenHeader
+    const result = Object.freeze(createResult(claims, header, scopes, token, realm))
+    if (id !== undefined && cache !== undefined) {
+      cache.set(id, result, signer, (claims.exp + o.clockTolerance) * 1000 - now)
+    }
+    return result
+  }
+
+  /**
+   * A cached result, if the token was verified before, its key is still published and its time
+   * claims still hold now. Anything else falls through to a full verification.
+   */
+  function cached(id: string): VerifiedAccessToken | undefined {
+    const entry = cache?.get(id)
+    if (entry === undefined) return undefined
+    if (keySet === undefined || keySet.holds(entry.key)) {
+      try {
+        checkClaims(entry.result.claims, o, clock())
+        return entry.result
+      } catch {
+        // Expired or not yet valid: the full path below produces the error.
+      }
+    }
+    cache?.delete(id)
+    return undefined
+  }
+
+  /** Everything after the cache: decode, keys, signature, claims. Synchronous once keys are cached. */
+  function verifyFresh(
+    token: string,
+    id: string | undefined,
+  ): VerifiedAccessToken | Promise<VerifiedAccessToken> {
+    const { jws, spec, kid } = decode(token)
+    const keys = keySet === undefined ? secretKeys : keySet.candidates(spec, kid)
+    if (Array.isArray(keys)) return finish(token, id, jws, spec, keys as readonly KeyObject[])
+    return (keys as Promise<readonly KeyObject[]>).then((loaded) =>
+      finish(token, id, jws, spec, loaded),
+    )
+  }
+
+  function publish(outcome: VerifyEvent['outcome'], isCached: boolean): void {
+    verifyChannel.publish({ issuer: o.issuer, outcome, cached: isCached } satisfies VerifyEvent)
+  }
+
+  function publishFailure(error: unknown): void {
+    if (verifyChannel.hasSubscribers && isBearerGuardError(error)) publish(error.code, false)
   }
 
   // `async` without `await` on the hot path: once keys are cached, one promise and no extra tick.
   async function verify(token: string): Promise<VerifiedAccessToken> {
-    const { jws, spec, kid } = decode(token)
-    const keys = keySet === undefined ? secretKeys : keySet.candidates(spec, kid)
-    if (Array.isArray(keys)) return finish(token, jws, spec, keys as readonly KeyObject[])
-    return (keys as Promise<readonly KeyObject[]>).then((loaded) =>
-      finish(token, jws, spec, loaded),
-    )
+    let id: string | undefined
+    if (cache !== undefined && typeof token === 'string' && token.length <= o.maxTokenLength) {
+      id = TokenCache.id(token)
+      const hit = cached(id)
+      if (hit !== undefined) {
+        if (verifyChannel.hasSubscribers) publish('ok', true)
+        return hit
+      }
+    }
+    if (!verifyChannel.hasSubscribers) return verifyFresh(token, id)
+    try {
+      const result = await verifyFresh(token, id)
+      publish('ok', false)
+      return result
+    } catch (error) {
+      publishFailure(error)
+      throw error
+    }
   }
 
   return Object.freeze({
     realm,
     verify,
     async verifyRequest(request: BearerRequest): Promise<VerifiedAccessToken> {
-      return verify(extractToken(request, o))
+      let token: string
+      try {
+        token = extractToken(request, o)
+      } catch (error) {
+        publishFailure(error)
+        throw error
+      }
+      return verify(token)
     },
     async ready(): Promise<void> {
       await keySet?.load()
