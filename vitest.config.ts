@@ -28,6 +28,15 @@ export default defineConfig({
       },
       {
         test: {
+          name: '@bearer-guard/fastify',
+          root: 'packages/fastify',
+          include: ['test/**/*.test.ts'],
+        },
+      },
+      // Its own config: decorators, and a longer timeout for the Jest recipe test.
+      'packages/nestjs/vitest.config.ts',
+      {
+        test: {
           name: 'contract',
           root: 'test',
           include: ['**/*.test.ts'],

@@ -17,17 +17,51 @@ function decodeSegment(segment: string): Buffer | undefined {
   return Buffer.from(segment, 'base64url')
 }
 
+/**
+ * Counts the members of the top-level object of a valid JSON text. Compared with the parsed
+ * object's key count, it reveals duplicate member names, which JSON.parse silently collapses to
+ * the last one while other parsers keep the first (RFC 7515 §5.2 permits refusing them; we do).
+ */
+function topLevelMembers(text: string): number {
+  let depth = 0
+  let count = 0
+  let expectKey = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c === 0x22 /* " */) {
+      if (depth === 1 && expectKey) count++
+      expectKey = false
+      // Skip the string, honouring escapes.
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i)
+        if (d === 0x5c /* \ */) i++
+        else if (d === 0x22) break
+      }
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      depth++
+      expectKey = depth === 1
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      depth--
+    } else if (c === 0x2c /* , */ && depth === 1) {
+      expectKey = true
+    }
+  }
+  return count
+}
+
 function parseJsonObject(bytes: Buffer): Record<string, unknown> | undefined {
+  let text: string
   let value: unknown
   try {
     // TextDecoder with fatal: true refuses invalid UTF-8 instead of substituting U+FFFD.
-    value = JSON.parse(utf8.decode(bytes))
+    text = utf8.decode(bytes)
+    value = JSON.parse(text)
   } catch {
     return undefined
   }
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+  const object = value as Record<string, unknown>
+  return topLevelMembers(text) === Object.keys(object).length ? object : undefined
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
@@ -38,7 +72,7 @@ function malformed(description: string, realm: string): InvalidTokenError {
 
 /**
  * Splits and decodes a compact JWS (RFC 7515 §7.1). Rejects JWE (five parts), unsecured and
- * detached forms, non-base64url segments, non-UTF-8 and non-object JSON.
+ * detached forms, non-base64url segments, non-UTF-8, non-object JSON and duplicate members.
  */
 export function decodeJws(token: string, realm: string): DecodedJws {
   const first = token.indexOf('.')
@@ -55,10 +89,14 @@ export function decodeJws(token: string, realm: string): DecodedJws {
 
   const headerBytes = decodeSegment(h)
   const header = headerBytes && parseJsonObject(headerBytes)
-  if (header === undefined) throw malformed('The access token header is not valid JSON', realm)
+  if (header === undefined) {
+    throw malformed('The access token header is not a JSON object with unique members', realm)
+  }
   const payloadBytes = decodeSegment(p)
   const payload = payloadBytes && parseJsonObject(payloadBytes)
-  if (payload === undefined) throw malformed('The access token payload is not a JSON object', realm)
+  if (payload === undefined) {
+    throw malformed('The access token payload is not a JSON object with unique members', realm)
+  }
   const signature = decodeSegment(s)
   if (signature === undefined) throw malformed('The access token signature is not base64url', realm)
 

@@ -4,6 +4,7 @@ import {
   type TestAlgorithm,
   type TestIssuer,
 } from '@bearer-guard/testing'
+import { sign as cryptoSign } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   BearerGuardError,
@@ -378,6 +379,33 @@ describe('verify: header, signature and claim checks', () => {
       expect(['ERR_TOKEN_MALFORMED', 'ERR_TOKEN_ALG_NOT_ALLOWED']).toContain(error.code)
     }
     await expectInvalid(validator.verify(12 as unknown as string), 'ERR_TOKEN_MALFORMED')
+  })
+
+  it('refuses validly signed tokens with duplicate JSON members in header or payload', async () => {
+    const validator = make()
+    const { kid, privateKey } = issuer.activeKey
+    const exp = now / 1000 + 60
+    const claims = `"iss":"${issuer.issuer}","aud":"${AUDIENCE}","exp":${exp}`
+    const sign = (header: string, payload: string) => {
+      const input = `${Buffer.from(header).toString('base64url')}.${Buffer.from(payload).toString('base64url')}`
+      return `${input}.${cryptoSign('sha256', Buffer.from(input), privateKey).toString('base64url')}`
+    }
+    const header = `{"alg":"RS256","kid":"${kid}"}`
+    // Control: the same construction without duplicates verifies, so only duplicates differ.
+    const nested = `{${claims},"x":{"scope":"a","n":[{"scope":1}]},"s":"q\\"{,\\"scope\\":"}`
+    expect((await validator.verify(sign(header, nested))).claims.exp).toBe(exp)
+    await expectInvalid(
+      validator.verify(sign(`{"alg":"RS256","kid":"${kid}","kid":"other"}`, `{${claims}}`)),
+      'ERR_TOKEN_MALFORMED',
+    )
+    await expectInvalid(
+      validator.verify(sign(header, `{${claims},"scope":"a","scope":"admin"}`)),
+      'ERR_TOKEN_MALFORMED',
+    )
+    await expectInvalid(
+      validator.verify(sign(header, `{"aud":"https://other.example",${claims}}`)),
+      'ERR_TOKEN_MALFORMED',
+    )
   })
 
   it('never puts the token or an unverified claim value in an error message', async () => {

@@ -1,0 +1,100 @@
+/**
+ * The CONTRACT.md API on Fastify, guarded by @bearer-guard/fastify.
+ *
+ *     PORT=4100 ISSUER=https://auth.example.com/ AUDIENCE=https://api.example.com npm start
+ */
+import { randomUUID } from 'node:crypto'
+import Fastify from 'fastify'
+import { bearerGuard, getAuth } from '@bearer-guard/fastify'
+
+interface Order {
+  id: string
+  item: string
+  quantity: number
+}
+
+function requiredEnv(name: string): string {
+  const value = process.env[name]
+  if (value === undefined || value === '') {
+    console.error(`${name} is required`)
+    process.exit(1)
+  }
+  return value
+}
+
+const port = Number(process.env.PORT ?? 3000)
+const issuer = requiredEnv('ISSUER')
+const audience = requiredEnv('AUDIENCE')
+const jwksUri = process.env.JWKS_URI || undefined
+
+// Tiny in-memory data: enough to show what each route returns (the same as the Express example).
+const orders = new Map<string, Order>([['1', { id: '1', item: 'coffee beans', quantity: 2 }]])
+const reports = [{ id: 'q1', title: 'Orders, first quarter', total: 42 }]
+
+// Route matching like Express's defaults: `/orders/` and `/Orders` are `/orders`.
+const app = Fastify({
+  logger: false,
+  routerOptions: { ignoreTrailingSlash: true, caseSensitive: false },
+})
+
+// Like express.json(), read an empty JSON body as no body rather than a 400; anything else goes
+// to Fastify's own (prototype-poisoning-safe) JSON parser.
+const parseJson = app.getDefaultJsonParser('error', 'error')
+app.removeContentTypeParser('application/json')
+app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  if (body === '') done(null, undefined)
+  // Fastify's default JSON parser is the callback kind; it answers through `done`.
+  else void parseJson(request, body as string, done)
+})
+
+// Every route declared after this needs a valid access token; `request.auth` holds it.
+await app.register(bearerGuard, { issuer, audience, jwksUri })
+
+app.get('/health', { config: { auth: false } }, () => ({ status: 'ok' }))
+
+app.get('/me', (request) => {
+  const { claims, scopes } = getAuth(request)
+  return { sub: claims.sub, client_id: claims.client_id, scopes: [...scopes], claims }
+})
+
+app.get('/orders', { config: { auth: { allOf: ['orders:read'] } } }, () => [...orders.values()])
+
+app.post('/orders', { config: { auth: { allOf: ['orders:write'] } } }, (request, reply) => {
+  const input = (request.body ?? {}) as Partial<Order>
+  const order: Order = {
+    id: randomUUID(),
+    item: typeof input.item === 'string' ? input.item : 'unnamed item',
+    quantity: typeof input.quantity === 'number' ? input.quantity : 1,
+  }
+  orders.set(order.id, order)
+  return reply.code(201).send(order)
+})
+
+app.delete<{ Params: { id: string } }>(
+  '/orders/:id',
+  { config: { auth: { allOf: ['orders:write', 'orders:admin'] } } },
+  (request, reply) => {
+    orders.delete(request.params.id)
+    return reply.code(204).send()
+  },
+)
+
+app.get('/reports', { config: { auth: { anyOf: ['reports:read', 'admin'] } } }, () => reports)
+
+try {
+  await app.listen({ port, host: '127.0.0.1' })
+} catch (error) {
+  console.error(
+    `example-fastify cannot listen on 127.0.0.1:${port}: ${error instanceof Error ? error.message : String(error)}`,
+  )
+  process.exit(1)
+}
+console.log(`example-fastify listening on http://127.0.0.1:${port}`)
+
+process.on('SIGTERM', () => {
+  // Fastify closes idle keep-alive connections itself (`forceCloseConnections: 'idle'`).
+  app.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  )
+})

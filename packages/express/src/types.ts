@@ -1,0 +1,36 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import './augment.js'
+
+// Structural types instead of `express`'s own: one `RequestHandler` type cannot serve Express 4
+// and 5 typings at once, but a function over the members the adapter uses fits both, so the
+// middleware can be passed to `app.use()`, `router.get()`… of either major.
+
+/** The members of an Express 4/5 request the adapter reads (and `auth`, which it sets). */
+export interface BearerGuardRequest extends Express.Request {
+  readonly headers: IncomingHttpHeaders
+  readonly method: string
+  readonly path: string
+  readonly query?: unknown
+  readonly body?: unknown
+}
+
+/** The members of an Express 4/5 response the adapter uses to answer a refusal. */
+export interface BearerGuardResponse {
+  readonly headersSent: boolean
+  status(code: number): this
+  set(headers: Record<string, string>): this
+  json(body: unknown): this
+}
+
+/** Express's `next`: no argument to continue, an error to reach the error handlers. */
+export type BearerGuardNext = (error?: unknown) => void
+
+/**
+ * Express 4/5 middleware, as returned by `bearerGuard()` and the route helpers; assignable to
+ * Express's `RequestHandler`.
+ */
+export type BearerGuardMiddleware = (
+  req: BearerGuardRequest,
+  res: BearerGuardResponse,
+  next: BearerGuardNext,
+) => void

@@ -1,0 +1,80 @@
+import type { AccessTokenValidator, VerifiedAccessToken } from '@bearer-guard/core'
+import express, { type RequestHandler } from 'express'
+import express4, { type RequestHandler as RequestHandler4 } from 'express4'
+import { describe, expectTypeOf, it } from 'vitest'
+import {
+  bearerGuard,
+  getAuth,
+  requireAnyScope,
+  requireClaims,
+  requirePolicy,
+  requireScopes,
+  type BearerGuardOptions,
+} from '../src/index.js'
+
+// What a user does to type their own claims: merge them into core's AccessTokenClaims.
+declare module '@bearer-guard/core' {
+  interface AccessTokenClaims {
+    tenant_id?: string
+  }
+}
+
+// These are checked by `tsc` (the package's typecheck); at run time they only assert they compile.
+describe('types', () => {
+  it('types req.auth on Express 5 requests, with merged claims', () => {
+    const app = express()
+    app.get('/', (req, res) => {
+      expectTypeOf(req.auth).toEqualTypeOf<VerifiedAccessToken | undefined>()
+      expectTypeOf(getAuth(req)).toEqualTypeOf<VerifiedAccessToken>()
+      expectTypeOf(getAuth(req).claims.tenant_id).toEqualTypeOf<string | undefined>()
+      expectTypeOf(getAuth(req).claims.sub).toEqualTypeOf<string | undefined>()
+      expectTypeOf(getAuth(req).scopes).toEqualTypeOf<ReadonlySet<string>>()
+      res.end()
+    })
+  })
+
+  it('types req.auth on Express 4 requests', () => {
+    const app = express4()
+    app.get('/', (req, res) => {
+      expectTypeOf(req.auth).toEqualTypeOf<VerifiedAccessToken | undefined>()
+      expectTypeOf(req.auth?.claims.tenant_id).toEqualTypeOf<string | undefined>()
+      res.end()
+    })
+  })
+
+  it('returns middleware both Express majors accept', () => {
+    const guard = bearerGuard({ issuer: 'https://auth.example.com/', audience: 'api' })
+    expectTypeOf(guard).toExtend<RequestHandler>()
+    expectTypeOf(guard).toExtend<RequestHandler4>()
+    expectTypeOf(requireScopes('a')).toExtend<RequestHandler4>()
+    express().use(guard, requireScopes('a'), requireAnyScope('b'))
+    express4().use(guard, requireScopes('a'), requireAnyScope('b'))
+    express4.Router().get('/', guard, requirePolicy({ allOf: ['a'] }))
+  })
+
+  it('accepts validator options or a prebuilt validator, not both', () => {
+    expectTypeOf<{ issuer: string; audience: string }>().toExtend<BearerGuardOptions>()
+    expectTypeOf<{
+      validator: AccessTokenValidator
+      errors: 'next'
+    }>().toExtend<BearerGuardOptions>()
+    expectTypeOf<{
+      validator: AccessTokenValidator
+      issuer: string
+      audience: string
+    }>().not.toExtend<BearerGuardOptions>()
+    expectTypeOf<{
+      issuer: string
+      audience: string
+      errors: 'throw'
+    }>().not.toExtend<BearerGuardOptions>()
+  })
+
+  it('types the claims predicate with the merged claims', () => {
+    requireClaims((claims, auth) => {
+      expectTypeOf(claims.tenant_id).toEqualTypeOf<string | undefined>()
+      expectTypeOf(auth).toEqualTypeOf<VerifiedAccessToken>()
+      return true
+    })
+  })
+})

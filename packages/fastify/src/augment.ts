@@ -1,0 +1,28 @@
+import type { AccessPolicy, VerifiedAccessToken } from '@bearer-guard/core'
+
+/**
+ * What a route needs, declared as `config.auth` in its options:
+ *
+ * - `false`: the route is public, even when the plugin protects every route (`protect: 'all'`).
+ * - `true`: any valid access token (useful with `protect: 'none'`).
+ * - an {@link AccessPolicy} (`allOf`, `anyOf`, `claims`, `description`): a valid access token that
+ *   satisfies it, else 403 `insufficient_scope`. Checked when the route is defined.
+ * - absent: what the plugin's `protect` option says (`'all'`: any valid token; `'none'`: public).
+ */
+export type RouteAuth = boolean | AccessPolicy
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /**
+     * The verified access token, set by the `bearerGuard` plugin before the handler of a guarded
+     * route runs; `null` on routes it does not guard. Type your own claims by merging them into
+     * `AccessTokenClaims` of `@bearer-guard/core`; use `getAuth(request)` to drop the `null`.
+     */
+    auth: VerifiedAccessToken | null
+  }
+
+  interface FastifyContextConfig {
+    /** What this route needs from the bearer access token; see {@link RouteAuth}. */
+    auth?: RouteAuth
+  }
+}

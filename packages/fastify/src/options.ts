@@ -1,0 +1,110 @@
+import {
+  createAccessTokenValidator,
+  type AccessTokenValidator,
+  type AccessTokenValidatorOptions,
+} from '@bearer-guard/core'
+
+/**
+ * Options of the Fastify adapter itself, shared by both forms of {@link BearerGuardOptions}.
+ */
+export interface BearerGuardAdapterOptions {
+  /**
+   * How refusals (400, 401, 403, 503) are delivered. Default: `'respond'`.
+   *
+   * - `'respond'`: answered by the guard with the status, `WWW-Authenticate` (and `Retry-After`)
+   *   headers and the RFC 6750 JSON body `{ error, error_description }`.
+   * - `'throw'`: thrown from the hook, so the encapsulation context's error handler
+   *   (`setErrorHandler`) receives it. The error carries `statusCode`, `headers`, `body` and
+   *   `toJSON()`; Fastify's default handler honours the status and headers but sends its own body.
+   */
+  readonly errors?: 'respond' | 'throw'
+  /**
+   * Which routes are guarded. Default: `'all'`.
+   *
+   * - `'all'`: every route declared after the plugin in its encapsulation context needs a valid
+   *   token, unless its options say `config: { auth: false }`.
+   * - `'none'`: only routes whose options declare `config: { auth: true }` or a policy.
+   *
+   * @remarks Security: `'all'` fails closed; a route someone forgets to annotate stays protected.
+   */
+  readonly protect?: 'all' | 'none'
+  /**
+   * The request lifecycle hook the guard runs in. Default: `'preHandler'` when the validator
+   * options enable `allowFormBody` (the body is parsed only by then), else `'onRequest'`, which
+   * refuses before the body is even read. Set `'preHandler'` yourself when a prebuilt `validator`
+   * accepts form-body tokens.
+   */
+  readonly hook?: 'onRequest' | 'preHandler'
+}
+
+/**
+ * Options of the `bearerGuard` plugin: either the options of core's `createAccessTokenValidator`
+ * (`issuer` and `audience` are required), or a prebuilt `validator` to share between contexts,
+ * each with the {@link BearerGuardAdapterOptions}.
+ */
+export type BearerGuardOptions =
+  | (AccessTokenValidatorOptions & BearerGuardAdapterOptions & { readonly validator?: never })
+  | (BearerGuardAdapterOptions & {
+      /** A validator from `createAccessTokenValidator()`, used as is. */
+      readonly validator: AccessTokenValidator
+      /** Configure the prebuilt validator instead. */
+      readonly issuer?: never
+      /** Configure the prebuilt validator instead. */
+      readonly audience?: never
+    })
+
+/** Options after defaults and checks; internal. */
+export interface ResolvedOptions {
+  readonly validator: AccessTokenValidator
+  readonly errors: 'respond' | 'throw'
+  readonly protect: 'all' | 'none'
+  readonly hook: 'onRequest' | 'preHandler'
+}
+
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+  if (value === undefined) return allowed[0] as T
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new TypeError(
+      `bearer-guard: "${name}" must be ${allowed.map((a) => `"${a}"`).join(' or ')}`,
+    )
+  }
+  return value as T
+}
+
+/** Checks the plugin options once, at registration, and builds the validator. */
+export function resolveOptions(options: BearerGuardOptions | undefined): ResolvedOptions {
+  if (typeof options !== 'object' || (options as unknown) === null) {
+    throw new TypeError('bearer-guard: the bearerGuard plugin needs an options object')
+  }
+  const errors = oneOf('errors', options.errors, ['respond', 'throw'] as const)
+  const protect = oneOf('protect', options.protect, ['all', 'none'] as const)
+
+  let validator: AccessTokenValidator
+  let formBody = false
+  if (options.validator !== undefined) {
+    validator = options.validator
+    if (typeof (validator as Partial<AccessTokenValidator>).verifyRequest !== 'function') {
+      throw new TypeError('bearer-guard: "validator" must come from createAccessTokenValidator()')
+    }
+    const given = options as { readonly issuer?: unknown; readonly audience?: unknown }
+    if (given.issuer !== undefined || given.audience !== undefined) {
+      throw new TypeError(
+        'bearer-guard: pass either a prebuilt "validator" or validator options, not both',
+      )
+    }
+  } else {
+    // Core reads only its own options: the adapter's (and Fastify's `prefix`…) are ignored there.
+    validator = createAccessTokenValidator(options)
+    formBody = options.allowFormBody === true
+  }
+  const hook = oneOf('hook', options.hook ?? (formBody ? 'preHandler' : undefined), [
+    'onRequest',
+    'preHandler',
+  ] as const)
+  if (formBody && hook === 'onRequest') {
+    throw new TypeError(
+      'bearer-guard: "allowFormBody" needs "hook": "preHandler" (the body is not parsed at onRequest)',
+    )
+  }
+  return { validator, errors, protect, hook }
+}

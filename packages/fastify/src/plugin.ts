@@ -1,0 +1,140 @@
+import { authorize } from '@bearer-guard/core'
+import type {
+  FastifyInstance,
+  FastifyPluginCallback,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+} from 'fastify'
+import fp from 'fastify-plugin'
+import type { RouteAuth } from './augment.js'
+import { resolveOptions, type BearerGuardOptions, type ResolvedOptions } from './options.js'
+import { refuse } from './refusal.js'
+import { routeNeed, type RouteNeed } from './route.js'
+
+// Marks the config of every route the onRoute hook has read, so a route it never saw (declared
+// before the plugin loaded) can be told apart from a public one.
+const SEEN = Symbol('bearer-guard.route')
+
+type MarkedConfig = { auth?: RouteAuth; [SEEN]?: true } | undefined
+
+type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+
+function toList<T>(value: T | readonly T[] | undefined): readonly T[] {
+  if (value === undefined) return []
+  return Array.isArray(value) ? (value as readonly T[]) : [value as T]
+}
+
+/** The per-route hook: verify the token, set `request.auth`, enforce the route's policy. */
+function createGuard({ validator, errors }: ResolvedOptions, need: RouteNeed): Hook {
+  const policy = need.kind === 'policy' ? need.policy : undefined
+  return async function bearerGuardHook(request, reply) {
+    try {
+      const auth = await validator.verifyRequest({
+        authorization: request.headers.authorization,
+        query: request.query,
+        body: request.body,
+        contentType: request.headers['content-type'],
+        method: request.method,
+      })
+      // Set before the policy check so a 'throw'-mode error handler can log who was refused.
+      request.auth = auth
+      if (policy !== undefined) authorize(auth, policy)
+    } catch (error) {
+      return refuse(error, errors, reply)
+    }
+    return undefined
+  }
+}
+
+/** Registration: everything here runs once, and every mistake throws. */
+function setup(fastify: FastifyInstance, options: BearerGuardOptions): void {
+  const resolved = resolveOptions(options)
+  if (fastify.hasRequestDecorator('auth')) {
+    throw new Error(
+      'bearer-guard: request.auth is already decorated; register bearerGuard once per encapsulation context (a child context inherits its parent guard)',
+    )
+  }
+  fastify.decorateRequest('auth', null)
+
+  fastify.addHook('onRoute', (route) => {
+    const config: MarkedConfig = route.config
+    const need = routeNeed(config?.auth, resolved.protect, `${String(route.method)} ${route.url}`)
+    // A copy: one config object may be shared by several routes (and by the HEAD route).
+    const marked: MarkedConfig = { ...config, [SEEN]: true }
+    route.config = marked
+    if (need.kind === 'public') return
+    const guard = createGuard(resolved, need)
+    // The guard goes first among the route's own hooks, which may rely on `request.auth`.
+    if (resolved.hook === 'onRequest') route.onRequest = [guard, ...toList(route.onRequest)]
+    else route.preHandler = [guard, ...toList(route.preHandler)]
+  })
+
+  // Routes declared in this context before the plugin finished loading never reached the onRoute
+  // hook above. Serving them unguarded would fail open, so refuse with a 500 that says why.
+  fastify.addHook(
+    'onRequest',
+    (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+      const config = request.routeOptions.config as MarkedConfig
+      if (request.is404 || config === undefined || config[SEEN] === true) {
+        done()
+        return
+      }
+      const guarded = config.auth !== undefined ? config.auth !== false : resolved.protect === 'all'
+      if (!guarded) {
+        done()
+        return
+      }
+      done(
+        new Error(
+          `bearer-guard: route ${request.method} ${request.routeOptions.url ?? ''} was declared before the bearerGuard plugin loaded and is not guarded; \`await app.register(bearerGuard, …)\` first, or declare routes in a plugin registered after it`,
+        ),
+      )
+    },
+  )
+}
+
+// Callback style, so a synchronous throw reaches `register()`/`ready()` as the plugin's error.
+const plugin: FastifyPluginCallback<BearerGuardOptions> = (fastify, options, done) => {
+  try {
+    setup(fastify, options)
+  } catch (error) {
+    done(error as Error)
+    return
+  }
+  done()
+}
+
+/**
+ * The Fastify 5 plugin that guards routes with OAuth 2.0 bearer access tokens (RFC 6750,
+ * RFC 9068). Register it with core's validator options (or a prebuilt `validator`); every route
+ * declared after it in the same encapsulation context then needs a valid token (`protect: 'all'`,
+ * the default), verified in an `onRequest` hook before the body is read. `request.auth` holds the
+ * verified token.
+ *
+ * Per route, `config.auth` says what is needed: `false` (public), `true` (any valid token), or a
+ * core policy `{ allOf, anyOf, claims, description }` (else 403 `insufficient_scope`). Options are
+ * checked at registration and policies when the route is defined: mistakes throw a `TypeError`
+ * from `register()`/`ready()`, never per request.
+ *
+ * @remarks Security: `await app.register(bearerGuard, …)` before declaring the routes it must
+ * guard (or declare them in a plugin registered after it). Fastify hooks only reach routes declared
+ * later; a route declared too early is refused with a 500 rather than served unguarded.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify'
+ * import { bearerGuard, getAuth } from '@bearer-guard/fastify'
+ *
+ * const app = Fastify()
+ * await app.register(bearerGuard, {
+ *   issuer: 'https://auth.example.com/',
+ *   audience: 'https://api.example.com',
+ * })
+ * app.get('/health', { config: { auth: false } }, async () => ({ status: 'ok' }))
+ * app.get('/me', async (request) => ({ sub: getAuth(request).claims.sub }))
+ * app.get('/orders', { config: { auth: { allOf: ['orders:read'] } } }, async () => [])
+ * app.get('/reports', { config: { auth: { anyOf: ['reports:read', 'admin'] } } }, async () => [])
+ * ```
+ */
+export const bearerGuard = fp(plugin, { fastify: '5.x', name: '@bearer-guard/fastify' })

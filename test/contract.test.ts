@@ -1,0 +1,365 @@
+/**
+ * CONTRACT.md, row by row, against every example API (see support/examples.ts), each started
+ * as a user would start it and talking to a real in-process issuer over loopback HTTP.
+ */
+import { createTestIssuer, encodeToken, type TestIssuer, type TestKey } from '@bearer-guard/testing'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { examples } from './support/examples.js'
+import { freePort, startExample, type RunningExample } from './support/process.js'
+import { bearerChallenge } from './support/www-authenticate.js'
+
+const AUDIENCE = 'https://api.example.com'
+const now = (): number => Math.floor(Date.now() / 1000)
+
+interface Reply {
+  readonly status: number
+  readonly headers: Headers
+  readonly body: unknown
+}
+
+describe.each(examples)('CONTRACT.md: $name', (example) => {
+  let issuer: TestIssuer
+  let foreign: TestKey
+  let api: RunningExample
+  // Every status seen, to check that no request content ever causes a 500.
+  const statuses: { readonly what: string; readonly status: number }[] = []
+
+  beforeAll(async () => {
+    issuer = await createTestIssuer({ audience: AUDIENCE })
+    foreign = await issuer.generateKey()
+    api = await startExample(example.dir, {
+      ...example.env,
+      ISSUER: issuer.issuer,
+      AUDIENCE,
+    })
+  })
+
+  afterAll(async () => {
+    try {
+      // Undefined when beforeAll failed before starting it.
+      if ((api as RunningExample | undefined) !== undefined) {
+        const exit = await api.stop()
+        expect(exit, `${example.dir} on SIGTERM:\n${api.output()}`).toEqual({
+          code: 0,
+          signal: null,
+        })
+      }
+    } finally {
+      await issuer.close()
+    }
+  })
+
+  async function call(
+    method: string,
+    path: string,
+    options: { token?: string; authorization?: string; json?: unknown } = {},
+  ): Promise<Reply> {
+    const headers: Record<string, string> = {}
+    if (options.authorization !== undefined) headers.authorization = options.authorization
+    else if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
+    let body: string | undefined
+    if (options.json !== undefined) {
+      headers['content-type'] = 'application/json'
+      body = JSON.stringify(options.json)
+    }
+    const response = await fetch(api.url + path, { method, headers, body })
+    const text = await response.text()
+    statuses.push({
+      what: `${method} ${path} ${headers.authorization ?? ''}`,
+      status: response.status,
+    })
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: text === '' ? undefined : (JSON.parse(text) as unknown),
+    }
+  }
+
+  /** A refusal's parsed Bearer challenge, after checking what every refusal carries. */
+  function refusal(reply: Reply, status: number, error: string | undefined) {
+    expect(reply.status).toBe(status)
+    const { params } = bearerChallenge(reply.headers.get('www-authenticate'))
+    expect(params.realm, 'realm').toEqual(expect.stringMatching(/./))
+    expect(params.error).toBe(error)
+    if (error === undefined) {
+      expect(reply.body).not.toHaveProperty('error')
+      expect(params).not.toHaveProperty('error_description')
+    } else {
+      expect(reply.body).toEqual({ error, error_description: expect.any(String) })
+      expect(params.error_description).toEqual(expect.any(String))
+    }
+    return params
+  }
+
+  const mint = (scope?: string, claims: Record<string, unknown> = {}) =>
+    issuer.mint(scope === undefined ? claims : { scope, ...claims })
+
+  describe('routes', () => {
+    it('GET /health needs nothing', async () => {
+      const reply = await call('GET', '/health')
+      expect(reply).toMatchObject({ status: 200, body: { status: 'ok' } })
+    })
+
+    it('GET /me answers sub, client_id, scopes and claims for any valid token', async () => {
+      const reply = await call('GET', '/me', { token: await mint('profile orders:read') })
+      expect(reply.status).toBe(200)
+      expect(reply.body).toEqual({
+        sub: 'user-123',
+        client_id: 'test-client',
+        scopes: expect.arrayContaining(['profile', 'orders:read']),
+        claims: expect.objectContaining({ iss: issuer.issuer, aud: AUDIENCE, sub: 'user-123' }),
+      })
+      expect((reply.body as { scopes: unknown[] }).scopes).toHaveLength(2)
+    })
+
+    it('GET /me works for a token without any scope', async () => {
+      const reply = await call('GET', '/me', { token: await mint() })
+      expect(reply).toMatchObject({ status: 200, body: { scopes: [] } })
+    })
+
+    it('GET /orders with orders:read answers a JSON array', async () => {
+      const reply = await call('GET', '/orders', { token: await mint('orders:read') })
+      expect(reply.status).toBe(200)
+      expect(reply.body).toEqual(expect.any(Array))
+    })
+
+    it('POST /orders with orders:write answers 201 and a JSON object', async () => {
+      const reply = await call('POST', '/orders', {
+        token: await mint('orders:write'),
+        json: { item: 'tea', quantity: 1 },
+      })
+      expect(reply.status).toBe(201)
+      expect(reply.body).toEqual(expect.any(Object))
+      expect(reply.body).not.toEqual(expect.any(Array))
+    })
+
+    it('DELETE /orders/:id with orders:write and orders:admin answers 204', async () => {
+      const reply = await call('DELETE', '/orders/1', {
+        token: await mint('orders:write orders:admin'),
+      })
+      expect(reply).toMatchObject({ status: 204, body: undefined })
+    })
+
+    it.each(['reports:read', 'admin'])(
+      'GET /reports with %s answers a JSON array',
+      async (scope) => {
+        const reply = await call('GET', '/reports', { token: await mint(scope) })
+        expect(reply.status).toBe(200)
+        expect(reply.body).toEqual(expect.any(Array))
+      },
+    )
+
+    it.each([
+      ['an scp array', { scp: ['orders:read', 'other'] }],
+      ['an scp string', { scp: 'other orders:read' }],
+    ])('reads scopes from %s too', async (_what, claims) => {
+      const reply = await call('GET', '/orders', { token: await mint(undefined, claims) })
+      expect(reply.status).toBe(200)
+    })
+  })
+
+  describe('401 without credentials: realm, no error', () => {
+    it.each([
+      ['GET', '/me'],
+      ['GET', '/orders'],
+      ['POST', '/orders'],
+      ['DELETE', '/orders/1'],
+      ['GET', '/reports'],
+    ])('%s %s without an Authorization header', async (method, path) => {
+      refusal(await call(method, path), 401, undefined)
+    })
+
+    it.each(['Basic dXNlcjpwYXNz', 'Digest username="u"', 'Token abc'])(
+      'another scheme: %s',
+      async (authorization) => {
+        refusal(await call('GET', '/me', { authorization }), 401, undefined)
+      },
+    )
+
+    it('a token in the URL query only (the query method is not enabled)', async () => {
+      const token = await mint('orders:read')
+      refusal(await call('GET', `/orders?access_token=${token}`), 401, undefined)
+    })
+  })
+
+  describe('400 invalid_request', () => {
+    it.each(['Bearer', 'Bearer ', 'bearer'])('Bearer with no token: %j', async (authorization) => {
+      refusal(await call('GET', '/me', { authorization }), 400, 'invalid_request')
+    })
+
+    it.each(['abc def', 'a,b', 'to"ken', 'tok=en', 'abc\\def', '(abc)'])(
+      'a token that is not token68: %j',
+      async (token) => {
+        refusal(
+          await call('GET', '/me', { authorization: `Bearer ${token}` }),
+          400,
+          'invalid_request',
+        )
+      },
+    )
+
+    it('a token sent in the header and in the query', async () => {
+      const token = await mint('orders:read')
+      refusal(await call('GET', `/me?access_token=${token}`, { token }), 400, 'invalid_request')
+    })
+  })
+
+  describe('401 invalid_token', () => {
+    const payloadOf = (token: string): Record<string, unknown> =>
+      JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<
+        string,
+        unknown
+      >
+
+    const cases: [string, () => Promise<string>][] = [
+      ['a token that is not a JWT', () => Promise.resolve('not-a-jwt')],
+      ['a JWT whose segments are not JSON', () => Promise.resolve('abc.def.ghi')],
+      [
+        'a JWT with a non-object header',
+        () => Promise.resolve(encodeToken({ header: 'null', payload: {}, signature: 'c2ln' })),
+      ],
+      [
+        'a bad signature',
+        async () => {
+          const [header, payload, signature] = (await mint()).split('.') as [string, string, string]
+          const middle = Math.floor(signature.length / 2)
+          const flipped = signature[middle] === 'A' ? 'B' : 'A'
+          return `${header}.${payload}.${signature.slice(0, middle)}${flipped}${signature.slice(middle + 1)}`
+        },
+      ],
+      [
+        'a signature by a foreign key, with the real kid',
+        () => issuer.mint({}, { key: foreign, header: { kid: issuer.activeKey.kid } }),
+      ],
+      ['an unknown kid', () => issuer.mint({}, { key: foreign })],
+      [
+        'alg none',
+        async () =>
+          encodeToken({
+            header: { alg: 'none', typ: 'at+jwt', kid: issuer.activeKey.kid },
+            payload: payloadOf(await mint('orders:read')),
+          }),
+      ],
+      [
+        'HS256 signed with the RSA public key PEM',
+        () => issuer.mint({}, { secret: issuer.activeKey.publicKeyPem }),
+      ],
+      ['an expired token', () => mint(undefined, { iat: now() - 7200, exp: now() - 3600 })],
+      ['a token not yet valid (nbf)', () => mint(undefined, { nbf: now() + 3600 })],
+      ['a wrong issuer', () => mint(undefined, { iss: 'https://evil.example.com' })],
+      ['a wrong audience', () => mint(undefined, { aud: 'https://other.example.com' })],
+      ['a wrong typ', () => issuer.mint({}, { header: { typ: 'dpop+jwt' } })],
+      [
+        'a key embedded in the token (jwk)',
+        () => issuer.mint({}, { key: foreign, header: { jwk: foreign.publicJwk } }),
+      ],
+      [
+        'an oversized token',
+        // Past the default 8192-character limit, within Node's 16 KiB of headers.
+        () => Promise.resolve(`${'a'.repeat(6000)}.${'b'.repeat(6000)}.c`),
+      ],
+    ]
+
+    it.each(cases)('%s', async (_what, makeToken) => {
+      refusal(await call('GET', '/me', { token: await makeToken() }), 401, 'invalid_token')
+    })
+
+    it.each(['jku', 'x5u'])(
+      'a key URL named in the token (%s) is never fetched',
+      async (member) => {
+        const before = issuer.requests.other
+        const token = await issuer.mint(
+          {},
+          { key: foreign, header: { [member]: `${issuer.url}/attacker/keys.json` } },
+        )
+        refusal(await call('GET', '/me', { token }), 401, 'invalid_token')
+        expect(issuer.requests.other).toBe(before)
+      },
+    )
+  })
+
+  describe('403 insufficient_scope naming the scopes needed', () => {
+    const scopeSet = (scope: string | undefined): string[] => (scope ?? '').split(' ').sort()
+
+    it.each([
+      ['GET', '/orders', 'profile', 'orders:read'],
+      ['POST', '/orders', 'orders:read', 'orders:write'],
+      ['DELETE', '/orders/1', 'orders:write', 'orders:write orders:admin'],
+      ['DELETE', '/orders/1', 'orders:admin', 'orders:write orders:admin'],
+      ['GET', '/reports', 'orders:read reports:write', 'reports:read admin'],
+    ])('%s %s with scope "%s"', async (method, path, granted, needed) => {
+      const json = method === 'POST' ? { item: 'tea' } : undefined
+      const reply = await call(method, path, { token: await mint(granted), json })
+      const params = refusal(reply, 403, 'insufficient_scope')
+      expect(scopeSet(params.scope)).toEqual(scopeSet(needed))
+    })
+  })
+
+  describe('never a 500 for any request content', () => {
+    it.each([
+      ['two Authorization values', 'Bearer a.b.c, Bearer d.e.f'],
+      ['a JSON-looking token', 'Bearer {"alg":"none"}'],
+      ['lots of dots', `Bearer ${'.'.repeat(100)}`],
+      ['Latin-1 bytes', 'Bearer t\u00e9st'],
+      ['a huge header', `Bearer ${'x'.repeat(60_000)}`],
+    ])('%s', async (_what, authorization) => {
+      const reply = await call('GET', '/me', { authorization })
+      expect([400, 401, 431]).toContain(reply.status)
+    })
+
+    it('a malformed JSON body on POST /orders', async () => {
+      const response = await fetch(`${api.url}/orders`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${await mint('orders:write')}`,
+          'content-type': 'application/json',
+        },
+        body: '{"item":',
+      })
+      statuses.push({ what: 'POST /orders (malformed JSON)', status: response.status })
+      expect(response.status).toBeLessThan(500)
+    })
+
+    it('no response so far was a 5xx', () => {
+      expect(statuses.filter(({ status }) => status >= 500)).toEqual([])
+    })
+  })
+
+  describe('503 when the issuer keys cannot be obtained', () => {
+    let unavailable: RunningExample
+
+    beforeAll(async () => {
+      // JWKS_URI names a port nothing listens on: keys cannot be fetched, and none are cached.
+      unavailable = await startExample(example.dir, {
+        ...example.env,
+        ISSUER: issuer.issuer,
+        AUDIENCE,
+        JWKS_URI: `http://127.0.0.1:${await freePort()}/jwks`,
+      })
+    })
+
+    afterAll(async () => {
+      if ((unavailable as RunningExample | undefined) === undefined) return
+      const exit = await unavailable.stop()
+      expect(exit, unavailable.output()).toEqual({ code: 0, signal: null })
+    })
+
+    it('answers 503 with Retry-After, and accepts no token', async () => {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const response = await fetch(`${unavailable.url}/me`, {
+          headers: { authorization: `Bearer ${await mint('orders:read')}` },
+        })
+        expect(response.status).toBe(503)
+        expect(response.headers.get('retry-after')).toMatch(/^[1-9][0-9]*$/)
+        expect(bearerChallenge(response.headers.get('www-authenticate')).params.realm).toEqual(
+          expect.any(String),
+        )
+        expect(await response.json()).toMatchObject({ error_description: expect.any(String) })
+      }
+    })
+
+    it('still answers unguarded routes', async () => {
+      expect((await fetch(`${unavailable.url}/health`)).status).toBe(200)
+    })
+  })
+})

@@ -1,0 +1,122 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { createServer } from 'node:net'
+import { resolve } from 'node:path'
+
+/** The repository root, where `npm start --prefix examples/<name>` is run from. */
+export const repoRoot = resolve(import.meta.dirname, '../..')
+
+/** A port that was free a moment ago on 127.0.0.1 (and, unless someone takes it, still is). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  server.close()
+  await once(server, 'close')
+  if (address === null || typeof address === 'string') throw new Error('no port')
+  return address.port
+}
+
+/** How a process ended. */
+export interface Exit {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+}
+
+/** A running example API. */
+export interface RunningExample {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string
+  /** The PID of the `npm start` process. */
+  readonly pid: number
+  /** Everything the process printed so far, for failure messages. */
+  output(): string
+  /** Sends SIGTERM to the PID and resolves with how the process exited. */
+  stop(timeoutMs?: number): Promise<Exit>
+}
+
+/**
+ * Starts `npm start --prefix <dir>` with `env`, and resolves once it prints a line containing
+ * `listening`. Rejects with its output if it exits or stays silent for `timeoutMs`.
+ */
+export async function startExample(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  timeoutMs = 30_000,
+): Promise<RunningExample> {
+  const port = await freePort()
+  const child = spawn('npm', ['start', '--silent', '--prefix', dir], {
+    cwd: repoRoot,
+    env: {
+      ...withoutExampleVariables(process.env),
+      PORT: String(port),
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a server left behind by a failure can still be reaped.
+    detached: true,
+  })
+  let output = ''
+  const exited = new Promise<Exit>((resolveExit) => {
+    child.once('exit', (code, signal) => {
+      resolveExit({ code, signal })
+    })
+  })
+
+  await new Promise<void>((ready, fail) => {
+    const timer = setTimeout(() => {
+      killGroup(child)
+      fail(new Error(`${dir} did not print "listening" in ${timeoutMs} ms:\n${output}`))
+    }, timeoutMs)
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString()
+      if (/listening/i.test(output)) {
+        clearTimeout(timer)
+        ready()
+      }
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer)
+      fail(new Error(`${dir} exited (${String(code ?? signal)}) before listening:\n${output}`))
+    })
+  })
+
+  const pid = child.pid
+  if (pid === undefined) throw new Error(`${dir} has no PID`)
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid,
+    output: () => output,
+    async stop(stopTimeoutMs = 10_000) {
+      if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGTERM')
+      const timeout = new Promise<'timeout'>((done) => setTimeout(done, stopTimeoutMs, 'timeout'))
+      const result = await Promise.race([exited, timeout])
+      // Whatever happened, leave nothing of the group running.
+      killGroup(child)
+      if (result === 'timeout') throw new Error(`${dir} ignored SIGTERM for ${stopTimeoutMs} ms`)
+      return result
+    },
+  }
+}
+
+function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined) return
+  try {
+    process.kill(-child.pid, 'SIGKILL')
+  } catch {
+    // The group is already gone.
+  }
+}
+
+/** The parent's environment without the variables the examples read (tests set them). */
+function withoutExampleVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const rest = { ...env }
+  delete rest.PORT
+  delete rest.ISSUER
+  delete rest.AUDIENCE
+  delete rest.JWKS_URI
+  return rest
+}
