@@ -187,7 +187,8 @@ function tokenCacheSize(value: AccessTokenValidatorOptions['tokenCache']): numbe
 
 /** Checks options once, at construction, and fills in defaults. */
 export function resolveOptions(options: AccessTokenValidatorOptions): ResolvedOptions {
-  if (typeof options !== 'object') fail('options must be an object')
+  if (typeof options !== 'object' || (options as unknown) === null)
+    fail('options must be an object')
   const { issuer } = options
   if (typeof issuer !== 'string' || issuer === '') fail('"issuer" is required')
   const allowInsecureHttp = options.allowInsecureHttp === true

@@ -53,8 +53,10 @@ function scopeList(name: string, value: unknown): readonly string[] | undefined 
 export function definePolicy<Claims extends AccessTokenClaims = AccessTokenClaims>(
   policy: AccessPolicy<Claims>,
 ): AccessPolicy<Claims> {
+  if (typeof policy !== 'object' || (policy as unknown) === null) {
+    throw new TypeError('bearer-guard: a policy must be an object')
+  }
   if (DEFINED.has(policy)) return policy
-  if (typeof policy !== 'object') throw new TypeError('bearer-guard: a policy must be an object')
   const allOf = scopeList('allOf', policy.allOf)
   const anyOf = scopeList('anyOf', policy.anyOf)
   if (policy.claims !== undefined && typeof policy.claims !== 'function') {

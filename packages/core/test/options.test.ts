@@ -8,6 +8,9 @@ const make = (o: Partial<Record<keyof AccessTokenValidatorOptions, unknown>>) =>
 describe('options are checked once, at construction', () => {
   it('requires an issuer and an audience', () => {
     expect(make({ issuer: undefined })).toThrow(/"issuer" is required/)
+    expect(() =>
+      createAccessTokenValidator(null as unknown as AccessTokenValidatorOptions),
+    ).toThrow(/options must be an object/)
     expect(make({ audience: undefined })).toThrow(/"audience" is required/)
     expect(make({ audience: [] })).toThrow(/"audience" is required/)
     expect(make({ audience: [''] })).toThrow(TypeError)

@@ -80,6 +80,7 @@ describe('route policies on a verified token', () => {
 
   it('checks policies once, at definition, with a TypeError', () => {
     expect(() => definePolicy({})).toThrow(TypeError)
+    expect(() => definePolicy(null as unknown as object)).toThrow(/must be an object/)
     expect(() => definePolicy({ allOf: [] })).toThrow(TypeError)
     expect(() => definePolicy({ allOf: ['has space'] })).toThrow(TypeError)
     expect(() => definePolicy({ anyOf: ['quo"te'] })).toThrow(TypeError)

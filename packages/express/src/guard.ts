@@ -96,7 +96,6 @@ function buildValidator(options: BearerGuardOptions): AccessTokenValidator {
     return validator
   }
   // The adapter's own options are not the core's business.
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars -- picked out to be dropped
   const { errors: _errors, validator: _validator, ...validatorOptions } = options
   return createAccessTokenValidator(validatorOptions)
 }
