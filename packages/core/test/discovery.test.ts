@@ -8,7 +8,7 @@ import {
   manualClock,
   sleep,
   type ManualClock,
-} from './support/key-set-helpers.js'
+} from './support/helpers.js'
 
 // Discovery (OpenID Connect first, then RFC 8414), the exact-issuer rule, and URL checks. Real
 // issuers on loopback where they can serve the case; nock for remote `https://` identity providers.

@@ -10,7 +10,7 @@ import {
   expectUnavailable,
   manualClock,
   type ManualClock,
-} from './support/key-set-helpers.js'
+} from './support/helpers.js'
 
 // How discovery and JWKS requests fail: every failure with no keys cached is a 503 with
 // Retry-After and the `temporarily_unavailable` body, never a 401 and never a hang. Most cases use

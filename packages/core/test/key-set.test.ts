@@ -14,7 +14,7 @@ import {
   rejection,
   sleep,
   type ManualClock,
-} from './support/key-set-helpers.js'
+} from './support/helpers.js'
 
 // Key-set lifecycle against a real issuer on loopback: single flight, unknown `kid` refetches,
 // rotation, max age and stale-if-error, readiness, and which JWKS entries are usable. Time moves

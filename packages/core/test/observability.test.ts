@@ -6,7 +6,7 @@ import {
   createAccessTokenValidator,
   type AccessTokenValidatorOptions,
 } from '../src/index.js'
-import { AUDIENCE, manualClock, rejection, type ManualClock } from './support/key-set-helpers.js'
+import { AUDIENCE, manualClock, rejection, type ManualClock } from './support/helpers.js'
 
 /** Collects the messages of every bearer-guard channel while a test runs. */
 function record(): {

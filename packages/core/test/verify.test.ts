@@ -1,58 +1,21 @@
 import {
+  TEST_ALGORITHMS,
   createTestIssuer,
   encodeToken,
-  type TestAlgorithm,
   type TestIssuer,
 } from '@bearer-guard/testing'
 import { sign as cryptoSign } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  BearerGuardError,
   InvalidTokenError,
   createAccessTokenValidator,
   type AccessTokenValidatorOptions,
-  type InvalidTokenCode,
 } from '../src/index.js'
 
-const AUDIENCE = 'https://api.example.com'
-
-async function rejection(promise: Promise<unknown>): Promise<BearerGuardError> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof BearerGuardError) return error
-    throw error
-  }
-  throw new Error('expected the promise to reject')
-}
-
-async function expectInvalid(
-  promise: Promise<unknown>,
-  code: InvalidTokenCode,
-): Promise<InvalidTokenError> {
-  const error = await rejection(promise)
-  expect(error).toBeInstanceOf(InvalidTokenError)
-  expect(error.code).toBe(code)
-  expect(error.status).toBe(401)
-  expect(error.challenge).toContain('error="invalid_token"')
-  if (!(error instanceof InvalidTokenError)) throw error
-  return error
-}
+import { AUDIENCE, expectInvalid, rejection } from './support/helpers.js'
 
 describe('verify: every asymmetric algorithm, real keys, real JWKS over loopback', () => {
-  const algorithms: TestAlgorithm[] = [
-    'RS256',
-    'RS384',
-    'RS512',
-    'PS256',
-    'PS384',
-    'PS512',
-    'ES256',
-    'ES384',
-    'ES512',
-    'EdDSA',
-  ]
-  for (const algorithm of algorithms) {
+  for (const algorithm of TEST_ALGORITHMS) {
     it(`accepts a valid ${algorithm} token and rejects it with one flipped signature bit`, async () => {
       const issuer = await createTestIssuer({ algorithm })
       try {

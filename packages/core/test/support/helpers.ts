@@ -48,6 +48,7 @@ export async function expectInvalid(
   }
   expect(error.code).toBe(code)
   expect(error.status).toBe(401)
+  expect(error.challenge).toContain('error="invalid_token"')
   return error
 }
 
