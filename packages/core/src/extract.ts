@@ -10,6 +10,19 @@ export interface ExtractSettings {
   readonly realm: string
 }
 
+/** Strips SP and HTAB only (RFC 9110 OWS); `String#trim` would also eat U+00A0 and others. */
+function trimWhitespace(value: string, from: number): string {
+  let start = from
+  let end = value.length
+  while (start < end && isOws(value.charCodeAt(start))) start++
+  while (end > start && isOws(value.charCodeAt(end - 1))) end--
+  return value.slice(start, end)
+}
+
+function isOws(code: number): boolean {
+  return code === 0x20 || code === 0x09
+}
+
 function fromHeader(value: BearerRequest['authorization'], realm: string): string | undefined {
   if (value === undefined) return undefined
   let header: string | undefined
@@ -21,7 +34,7 @@ function fromHeader(value: BearerRequest['authorization'], realm: string): strin
   const space = header.indexOf(' ')
   const scheme = space === -1 ? header : header.slice(0, space)
   if (scheme.length !== 6 || scheme.toLowerCase() !== 'bearer') return undefined // another scheme
-  const token = space === -1 ? '' : header.slice(space + 1).trim()
+  const token = space === -1 ? '' : trimWhitespace(header, space + 1)
   if (token === '')
     throw new InvalidRequestError('The Bearer scheme was sent without a token', { realm })
   if (!TOKEN68.test(token)) {

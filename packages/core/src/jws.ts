@@ -10,10 +10,22 @@ export interface DecodedJws {
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
+/**
+ * Decodes one base64url segment strictly: only the base64url alphabet, no padding, and the
+ * canonical spelling. Buffer ignores the unused low bits of the last character, so without the
+ * last check 4 or 16 different strings would decode to the same signature and a token would
+ * not be unique as a string (deny-lists and replay checks key on it).
+ */
 function decodeSegment(segment: string): Buffer | undefined {
+  const tail = segment.length % 4
   // A length of 4n+1 can never be valid base64; Buffer would silently drop the extra character.
-  if (!BASE64URL.test(segment) || segment.length % 4 === 1) return undefined
+  if (tail === 1 || !BASE64URL.test(segment)) return undefined
+  if (tail !== 0) {
+    const last = ALPHABET.indexOf(segment.charAt(segment.length - 1))
+    if ((last & (tail === 2 ? 0b1111 : 0b11)) !== 0) return undefined
+  }
   return Buffer.from(segment, 'base64url')
 }
 

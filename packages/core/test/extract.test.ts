@@ -59,6 +59,11 @@ describe('token extraction (RFC 6750 §2)', () => {
       expect(await outcome({ authorization: header }), header).toBe('400 ERR_INVALID_REQUEST')
     }
     expect(await outcome({ authorization: 'Bearer abc==' })).not.toBe('400 ERR_INVALID_REQUEST')
+    // Only SP and HTAB are white space around the token; U+00A0 (obs-text 0xA0) is not.
+    expect(await outcome({ authorization: `Bearer  ${JWT}\t` })).toBe(REACHES_KEYS)
+    for (const header of [`Bearer ${JWT}\u00a0`, `Bearer \u00a0${JWT}`, `Bearer ${JWT}\u2028`]) {
+      expect(await outcome({ authorization: header }), header).toBe('400 ERR_INVALID_REQUEST')
+    }
   })
 
   it('refuses more than one Authorization header', async () => {

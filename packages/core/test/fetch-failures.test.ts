@@ -5,12 +5,7 @@ import { createTestIssuer, type Fault, type TestIssuer } from '@bearer-guard/tes
 import nock from 'nock'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createAccessTokenValidator, type AccessTokenValidatorOptions } from '../src/index.js'
-import {
-  AUDIENCE,
-  expectUnavailable,
-  manualClock,
-  type ManualClock,
-} from './support/helpers.js'
+import { AUDIENCE, expectUnavailable, manualClock, type ManualClock } from './support/helpers.js'
 
 // How discovery and JWKS requests fail: every failure with no keys cached is a 503 with
 // Retry-After and the `temporarily_unavailable` body, never a 401 and never a hang. Most cases use

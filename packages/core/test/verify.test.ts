@@ -344,6 +344,22 @@ describe('verify: header, signature and claim checks', () => {
     await expectInvalid(validator.verify(12 as unknown as string), 'ERR_TOKEN_MALFORMED')
   })
 
+  it('refuses a valid signature spelled non-canonically (unused trailing bits set)', async () => {
+    const validator = make()
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const token = await issuer.mint({ jti: 'canonical' })
+    expect(await validator.verify(token)).toBeTruthy()
+    const last = token.charAt(token.length - 1)
+    for (const bit of [1, 2, 4, 8]) {
+      const respelled = token.slice(0, -1) + alphabet.charAt(alphabet.indexOf(last) ^ bit)
+      // Same decoded bytes, so the signature would verify: only the spelling is refused.
+      expect(Buffer.from(respelled.split('.')[2]!, 'base64url')).toEqual(
+        Buffer.from(token.split('.')[2]!, 'base64url'),
+      )
+      await expectInvalid(validator.verify(respelled), 'ERR_TOKEN_MALFORMED')
+    }
+  })
+
   it('refuses validly signed tokens with duplicate JSON members in header or payload', async () => {
     const validator = make()
     const { kid, privateKey } = issuer.activeKey

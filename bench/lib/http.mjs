@@ -1,0 +1,216 @@
+// HTTP benchmarks: each server in its own child process (servers/*.mjs), the load from autocannon
+// in this process. All servers of one framework run at once and are measured in interleaved
+// rounds, so noise on the machine spreads over every variant alike.
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import { median, settings } from './common.mjs'
+
+const SERVERS = fileURLToPath(new URL('../servers/', import.meta.url))
+
+const bg = (file) => [
+  { id: 'bg-on', label: 'bearer-guard, cache on', file, env: { BENCH_TOKEN_CACHE: 'on' } },
+  { id: 'bg-off', label: 'bearer-guard, cache off', file, env: { BENCH_TOKEN_CACHE: 'off' } },
+]
+
+/**
+ * Every server, by framework. `peer` rows are what bearer-guard's cache-off rows must beat;
+ * `reference` rows are shown for context only.
+ */
+export const FRAMEWORKS = {
+  express: {
+    label: 'Express 5',
+    variants: [
+      { id: 'bare', label: 'bare (no auth)', file: 'express-bare' },
+      ...bg('express-bearer-guard'),
+      {
+        id: 'express-oauth2-jwt-bearer',
+        label: 'express-oauth2-jwt-bearer',
+        file: 'express-oauth2-jwt-bearer',
+        peer: true,
+      },
+      { id: 'express-jwt', label: 'express-jwt + jwks-rsa', file: 'express-jwt', peer: true },
+    ],
+  },
+  fastify: {
+    label: 'Fastify 5',
+    variants: [
+      { id: 'bare', label: 'bare (no auth)', file: 'fastify-bare' },
+      ...bg('fastify-bearer-guard'),
+      { id: 'fastify-jwt', label: '@fastify/jwt + get-jwks', file: 'fastify-jwt', peer: true },
+      {
+        id: 'fastify-jwt-static',
+        label: '@fastify/jwt, static key (no JWKS)',
+        file: 'fastify-jwt',
+        env: { BENCH_KEY: 'static' },
+        // Shown for reference, not a peer: a key baked in at start-up cannot follow rotation.
+        reference: true,
+      },
+    ],
+  },
+  nestjs: {
+    label: 'NestJS 11 (Express)',
+    variants: [
+      { id: 'bare', label: 'bare (no auth)', file: 'nestjs-bare' },
+      ...bg('nestjs-bearer-guard'),
+      {
+        id: 'passport',
+        label: '@nestjs/passport + passport-jwt + jwks-rsa',
+        file: 'nestjs-passport',
+        peer: true,
+      },
+    ],
+  },
+}
+
+/** Child processes still running, for clean-up on any exit path. */
+export const children = new Set()
+
+/**
+ * Starts `servers/<file>.mjs` with the issuer's settings; resolves with its port. Its stderr is
+ * kept (last 4 KiB) to explain a failure.
+ */
+export function startServer(file, issuer, env = {}) {
+  // No NODE_ENV: express-oauth2-jwt-bearer refuses an http:// issuer in production.
+  const inherited = { ...process.env }
+  delete inherited.NODE_ENV
+  const child = fork(`${SERVERS}${file}.mjs`, {
+    env: {
+      ...inherited,
+      BENCH_ISSUER: issuer.issuer,
+      BENCH_JWKS_URI: issuer.jwksUri,
+      BENCH_PUBLIC_KEY_PEM: issuer.activeKey.publicKeyPem,
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  })
+  children.add(child)
+  let stderr = ''
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4096)
+  })
+  const stop = () =>
+    new Promise((resolve) => {
+      children.delete(child)
+      if (child.exitCode !== null) return resolve()
+      child.once('exit', () => resolve())
+      child.kill()
+    })
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${file}: not listening after 30 s`)), 30_000)
+    child.once('message', ({ port }) => {
+      clearTimeout(timer)
+      resolve({ url: `http://127.0.0.1:${port}/orders`, stop, stderr: () => stderr })
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      children.delete(child)
+      reject(new Error(`${file} exited (${code}) before listening:\n${stderr}`))
+    })
+  })
+}
+
+/**
+ * Checks that a server does what its row claims before it is measured: 200 with a good token,
+ * and unless bare, 401 without a token, 403 without the scope and 401 with a forged signature.
+ */
+export async function checkServer(url, tokens, bare) {
+  const forged = tokens.good.slice(0, -4) + (tokens.good.endsWith('AAAA') ? 'BBBB' : 'AAAA')
+  const cases = [
+    [tokens.good, 200],
+    [undefined, bare ? 200 : 401],
+    [tokens.noScope, bare ? 200 : 403],
+    [forged, bare ? 200 : 401],
+  ]
+  for (const [token, expected] of cases) {
+    const headers = token === undefined ? {} : { authorization: `Bearer ${token}` }
+    const response = await fetch(url, { headers })
+    await response.arrayBuffer()
+    if (response.status !== expected) {
+      throw new Error(`${url}: expected ${expected}, got ${response.status}`)
+    }
+  }
+}
+
+/**
+ * One autocannon run. With several tokens each connection cycles through all of them, so 1,000
+ * tokens are 1,000 distinct clients. The requests are prebuilt (no per-request `setupRequest`),
+ * so rotating tokens cost the load generator nothing more than one token.
+ */
+export async function load(url, tokens, seconds) {
+  const options = {
+    url,
+    connections: settings.http.connections,
+    duration: seconds,
+    headers: { authorization: `Bearer ${tokens[0]}` },
+  }
+  if (tokens.length > 1) {
+    options.requests = tokens.map((token) => ({ headers: { authorization: `Bearer ${token}` } }))
+  }
+  const result = await autocannon(options)
+  return {
+    rps: result.requests.average,
+    p99: result.latency.p99,
+    total: result.requests.total,
+    bad: result.non2xx + result.errors + result.timeouts,
+  }
+}
+
+/**
+ * Measures every variant of one framework with 1 token and with the rotating tokens: `runs`
+ * interleaved rounds, median req/s and median p99 kept.
+ */
+export async function benchFramework(name, issuer, tokens, log) {
+  const { label, variants } = FRAMEWORKS[name]
+  const { runs, seconds, warmupSeconds } = settings.http
+  const modes = { single: [tokens.good], rotating: tokens.rotating }
+  const servers = []
+  try {
+    for (const variant of variants) {
+      const server = await startServer(variant.file, issuer, variant.env)
+      servers.push({ variant, server, samples: { single: [], rotating: [] } })
+      await checkServer(server.url, tokens, variant.id === 'bare')
+    }
+    // Warm-up: keys fetched, JIT warm, caches as they are after a while in production.
+    for (const { server } of servers) {
+      for (const mode of Object.values(modes)) await load(server.url, mode, warmupSeconds)
+    }
+    for (let run = 0; run < runs; run++) {
+      // Each run starts one variant later, so no variant always follows the same one.
+      const order = servers.map((_, i) => servers[(i + run) % servers.length])
+      for (const entry of order) {
+        for (const [mode, list] of Object.entries(modes)) {
+          const sample = await load(entry.server.url, list, seconds)
+          if (sample.bad > 0) {
+            throw new Error(
+              `${name}/${entry.variant.id}: ${sample.bad} failed requests\n${entry.server.stderr()}`,
+            )
+          }
+          entry.samples[mode].push(sample)
+        }
+      }
+      log(`  ${label}: round ${run + 1}/${runs} done`)
+    }
+  } finally {
+    await Promise.all(servers.map(({ server }) => server.stop()))
+  }
+  return {
+    label,
+    rows: servers.map(({ variant, samples }) => ({
+      id: variant.id,
+      label: variant.label,
+      peer: variant.peer === true,
+      reference: variant.reference === true,
+      ...Object.fromEntries(
+        Object.entries(samples).map(([mode, list]) => [
+          mode,
+          {
+            rps: median(list.map((s) => s.rps)),
+            p99: median(list.map((s) => s.p99)),
+            samples: list.map((s) => Math.round(s.rps)),
+          },
+        ]),
+      ),
+    })),
+  }
+}

@@ -1,0 +1,315 @@
+// Turns the results of run.mjs into RESULTS.md (tables, ratios, targets) and chart.svg.
+
+const int = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a')
+import { median } from './common.mjs'
+
+const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : Number.NaN)
+/**
+ * The ratio of two rows measured in the same rounds: the median of the per-round ratios, which
+ * cancels slow drifts of the machine's speed better than a ratio of medians.
+ */
+const paired = (a, b) =>
+  a === undefined || b === undefined
+    ? Number.NaN
+    : median(a.samples.map((value, i) => ratio(value, b.samples[i])))
+const x = (r) => (Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a')
+const ms = (n) => (Number.isFinite(n) ? `${n < 10 ? n.toFixed(1) : Math.round(n)} ms` : 'n/a')
+const yes = (ok) => (ok === undefined ? 'n/a' : ok ? '**met**' : '**not met**')
+
+const MICRO_ORDER = [
+  'crypto',
+  'floor',
+  'core-off',
+  'core-miss',
+  'core-hit',
+  'jose',
+  'fast-jwt',
+  'fast-jwt-miss',
+  'fast-jwt-hit',
+]
+const MODES = [
+  ['single', '1 token'],
+  ['rotating', '1,000 rotating tokens'],
+]
+
+function microTable(micro) {
+  const algs = [...new Set(micro.results.map((r) => r.alg))]
+  const get = (id, alg) => micro.results.find((r) => r.id === id && r.alg === alg)
+  const lines = [
+    `| Candidate | ${algs.join(' | ')} |`,
+    `| --- | ${algs.map(() => '---:').join(' | ')} |`,
+  ]
+  for (const id of MICRO_ORDER) {
+    const first = micro.results.find((r) => r.id === id)
+    if (first === undefined) continue
+    const cells = algs.map((alg) => {
+      const row = get(id, alg)
+      const floor = get('floor', alg)
+      return row === undefined ? 'n/a' : `${int(row.opsPerSecond)} (${x(paired(row, floor))})`
+    })
+    lines.push(`| ${first.label} | ${cells.join(' | ')} |`)
+  }
+  return lines.join('\n')
+}
+
+function httpTable(framework) {
+  const bare = framework.rows.find((r) => r.id === 'bare')
+  const lines = [
+    `| ${framework.label} | ${MODES.map(([, m]) => `${m}: req/s | × bare | p99`).join(' | ')} |`,
+    `| --- | ${MODES.map(() => '---: | ---: | ---:').join(' | ')} |`,
+  ]
+  for (const row of framework.rows) {
+    const cells = MODES.map(([mode]) => {
+      const m = row[mode]
+      return `${int(m.rps)} | ${x(paired(m, bare?.[mode]))} | ${ms(m.p99)}`
+    })
+    const label = row.peer
+      ? `${row.label} (peer)`
+      : row.reference
+        ? `${row.label} (reference)`
+        : row.label
+    lines.push(`| ${label} | ${cells.join(' | ')} |`)
+  }
+  return lines.join('\n')
+}
+
+/** Every target of issue 4, measured; `ok` undefined when the phase did not run. */
+export function evaluateTargets(results) {
+  const targets = []
+  const { micro, http, stampede, memory } = results
+  if (micro !== undefined) {
+    const row = (id) => micro.results.find((r) => r.id === id && r.alg === 'RS256')
+    const get = (id) => row(id)?.opsPerSecond
+    const floor = paired(row('core-off'), row('floor'))
+    targets.push({
+      name: 'Core RS256, distinct tokens, no cache ≥ 0.90× the floor',
+      measured: x(floor),
+      ok: floor >= 0.9,
+    })
+    const jose = paired(row('core-off'), row('jose'))
+    targets.push({
+      name: 'Core RS256, distinct tokens, no cache ≥ 2× jose jwtVerify',
+      measured: x(jose),
+      ok: jose >= 2,
+    })
+    // A hit costs the same whatever the algorithm (no signature): RS256 is the figure, the
+    // others show the spread.
+    const hits = micro.results.filter((r) => r.id === 'core-hit').map((r) => r.opsPerSecond)
+    targets.push({
+      name: 'Core cached repeat token ≥ 500,000 verifications/s',
+      measured: `${int(get('core-hit'))}/s (RS256; all algorithms: ${int(Math.min(...hits))} to ${int(Math.max(...hits))}/s)`,
+      ok: get('core-hit') >= 500_000,
+    })
+  }
+  for (const framework of Object.values(http ?? {})) {
+    const row = (id) => framework.rows.find((r) => r.id === id)
+    const bare = row('bare')
+    const on = row('bg-on')
+    const off = row('bg-off')
+    const ratios = MODES.map(([mode]) => paired(on?.[mode], bare?.[mode]))
+    targets.push({
+      name: `${framework.label}: cache on ≥ 0.90× bare`,
+      measured: MODES.map(([, m], i) => `${x(ratios[i])} (${m})`).join(', '),
+      ok: ratios.every((r) => r >= 0.9),
+    })
+    const peers = framework.rows.filter((r) => r.peer)
+    const beaten = MODES.flatMap(([mode, m]) =>
+      peers.map((p) => ({ mode: m, peer: p.label, r: paired(off?.[mode], p[mode]) })),
+    )
+    targets.push({
+      name: `${framework.label}: cache off above every peer on every row`,
+      measured: beaten.map((b) => `${x(b.r)} ${b.peer} (${b.mode})`).join('; '),
+      ok: beaten.every((b) => b.r > 1),
+    })
+  }
+  const storm = stampede?.find((s) => s.target)
+  if (storm !== undefined) {
+    targets.push({
+      name: 'Cold stampede: exactly 1 discovery and 1 JWKS request',
+      measured: `${storm.discoveryCounts} discovery, ${storm.jwksCounts} JWKS in each of ${storm.repeats} stampedes; ${storm.ok}/${storm.requests} answered 200; p99 ${ms(storm.p99)}`,
+      ok:
+        storm.runs.every((run) => run.discovery === 1 && run.jwks === 1) &&
+        storm.ok === storm.requests,
+    })
+  }
+  if (memory !== undefined) {
+    const { points } = memory.on
+    const full = points.find((p) => p.tokens === 10_000)
+    const last = points.at(-1)
+    targets.push({
+      name: `Memory after ${int(memory.tokens)} distinct tokens bounded by the cache size`,
+      measured: `+${last.growthMiB.toFixed(1)} MiB after ${int(last.tokens)} tokens vs +${full.growthMiB.toFixed(1)} MiB when the cache (10,000 entries) first filled`,
+      ok: last.growthMiB <= full.growthMiB * 1.25,
+    })
+  }
+  return targets
+}
+
+function memoryTable(memory) {
+  const lines = [
+    '| Tokens verified | heapUsed, cache on (default) | growth | heapUsed, cache off | growth |',
+    '| ---: | ---: | ---: | ---: | ---: |',
+  ]
+  for (const p of memory.on.points) {
+    const off = memory.off.points.find((q) => q.tokens === p.tokens)
+    const mib = (n) => (n === undefined ? 'n/a' : `${n.toFixed(1)} MiB`)
+    lines.push(
+      `| ${int(p.tokens)} | ${mib(p.heapMiB)} | ${mib(p.growthMiB)} | ${mib(off?.heapMiB)} | ${mib(off?.growthMiB)} |`,
+    )
+  }
+  return lines.join('\n')
+}
+
+export function renderMarkdown(results) {
+  const { meta, micro, http, stampede, memory } = results
+  const out = []
+  out.push('# bearer-guard benchmark results', '')
+  out.push(
+    `Generated by \`npm run bench\` (bench/run.mjs) on ${meta.date}. Every figure comes from the same run, so the ratios compare candidates under the same conditions; absolute numbers depend on the machine.`,
+    '',
+  )
+  out.push(`- Machine: ${meta.cpu}, ${meta.cores} cores, ${int(meta.memoryGiB)} GiB, ${meta.os}`)
+  out.push(`- Node.js ${meta.node}; load average at start: ${meta.loadAverage}`)
+  out.push(`- Settings: ${meta.settings}`)
+  out.push(
+    `- Duration: ${Math.round(meta.seconds)} s${results.incomplete ? ' (**incomplete: the time limit was hit**)' : ''}`,
+  )
+  if (!meta.tokenCacheSupported) {
+    out.push(
+      '- **Token cache pending**: the core build has no `tokenCache` option yet; "cache on" rows measure the uncached code.',
+    )
+  }
+  out.push('', '![Benchmark chart](chart.svg)', '')
+
+  out.push('## Targets (issue 4)', '', '| Target | Measured | Result |', '| --- | --- | --- |')
+  for (const t of evaluateTargets(results)) out.push(`| ${t.name} | ${t.measured} | ${yes(t.ok)} |`)
+  out.push('')
+
+  if (micro !== undefined) {
+    out.push('## Microbenchmarks', '')
+    out.push(
+      `Verifications per second on one core, one at a time (async verifiers awaited one by one); median of ${micro.rounds} interleaved rounds of ~${micro.roundMs} ms; in parentheses the ratio to the floor of the same algorithm (median of the per-round ratios). "Distinct tokens" cycle through ${int(micro.pool)} pre-minted tokens; a cache row marked "miss" gets a fresh verifier before every pass, so it never hits. The floor is \`crypto.verify\` with a prebuilt KeyObject plus base64url/JSON decoding of header and payload and the \`alg\`, \`iss\`, \`aud\` and \`exp\` checks. jose and fast-jwt are given the public key directly (no JWKS); bearer-guard fetched its keys from the test issuer over loopback (before timing).`,
+      '',
+      microTable(micro),
+      '',
+    )
+  }
+  if (http !== undefined && Object.keys(http).length > 0) {
+    out.push('## HTTP', '')
+    out.push(
+      `autocannon, ${meta.http.connections} connections, ${meta.http.seconds} s per run, ${meta.http.runs} interleaved runs per row (median req/s, median p99, and "× bare" as the median of the per-run ratios) after a warm-up; server and load generator in separate processes on loopback. One guarded route, \`GET /orders\`, needing scope \`orders:read\` (RS256 tokens; keys from the test issuer's JWKS over loopback, found by discovery where the library supports it). "1,000 rotating tokens": each request carries the next of 1,000 distinct tokens. Every server was checked first: 200 with a good token, 401 without one or with a forged signature, 403 without the scope. Rows marked (peer) are what the cache-off rows must beat; (reference) rows are context only.`,
+      '',
+    )
+    for (const framework of Object.values(http)) out.push(httpTable(framework), '')
+  }
+  if (stampede !== undefined) {
+    out.push('## Cold stampede', '')
+    out.push(
+      `${int(stampede[0]?.requests)} concurrent first requests, each with a distinct token, to a server that has fetched nothing yet (connections opened beforehand). Requests counted at the issuer. Each server was stampeded ${stampede[0]?.repeats} times, fresh server and issuer every time, the servers taking turns: IdP requests of every stampede (the most and, if they differ, the others), lowest count of 200 answers, median latencies.`,
+      '',
+      '| Server | Discovery requests | JWKS requests | 200 answers | p50 | p99 | max |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    )
+    for (const s of stampede) {
+      out.push(
+        `| ${s.label} | ${s.discoveryCounts} | ${s.jwksCounts} | ${s.ok}/${s.requests} | ${ms(s.p50)} | ${ms(s.p99)} | ${ms(s.max)} |`,
+      )
+    }
+    out.push('')
+  }
+  if (memory !== undefined) {
+    out.push('## Memory', '')
+    out.push(
+      `Heap used (after two forced GCs) while ${int(memory.tokens)} distinct tokens go through one validator with default settings (token cache on, 10,000 entries), and a validator with \`tokenCache: false\` as reference (up to ${int(memory.off.points.at(-1).tokens)} tokens). Growth is relative to the heap before the validator was created. HS256 tokens signed with node:crypto (a million RSA signatures would take minutes), padded to the length of an RS256 token (${memory.tokenLength} characters); the cache keeps a SHA-256 of the token, the verified result and the key, whatever the algorithm.`,
+      '',
+      memoryTable(memory),
+      '',
+    )
+  }
+  return out.join('\n')
+}
+
+// ---------------------------------------------------------------------------------------------
+// chart.svg: hand-written horizontal bars, no dependencies.
+
+const escape = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+
+export function renderChart(results) {
+  const sections = []
+  const { micro, http } = results
+  if (micro !== undefined) {
+    const rs = micro.results.filter((r) => r.alg === 'RS256')
+    const floor = rs.find((r) => r.id === 'floor')
+    const pick = ['floor', 'core-off', 'core-miss', 'fast-jwt', 'fast-jwt-miss', 'jose']
+    sections.push({
+      title:
+        'RS256 verifications/s, distinct tokens, relative to the floor (crypto.verify + parse + checks)',
+      bars: pick
+        .map((id) => rs.find((r) => r.id === id))
+        .filter(Boolean)
+        .map((r) => ({
+          label: r.label,
+          value: paired(r, floor),
+          text: `${x(paired(r, floor))}  ${int(r.opsPerSecond)}/s`,
+          ours: r.id.startsWith('core'),
+        })),
+    })
+  }
+  for (const framework of Object.values(http ?? {})) {
+    const bare = framework.rows.find((r) => r.id === 'bare')
+    sections.push({
+      title: `${framework.label}: req/s with 1,000 rotating tokens, relative to bare`,
+      bars: framework.rows.map((r) => ({
+        label: r.label,
+        value: paired(r.rotating, bare.rotating),
+        text: `${x(paired(r.rotating, bare.rotating))}  ${int(r.rotating.rps)} req/s`,
+        ours: r.id.startsWith('bg'),
+      })),
+    })
+  }
+  const width = 860
+  const labelWidth = 340
+  const barWidth = 360
+  const rowHeight = 22
+  const max = Math.max(1, ...sections.flatMap((s) => s.bars.map((b) => b.value || 0)))
+  let y = 40
+  const parts = [
+    `<text x="16" y="24" font-size="16" font-weight="bold">bearer-guard benchmarks (${escape(results.meta.date.slice(0, 10))}, ${escape(results.meta.cpu)}, Node ${escape(results.meta.node)})</text>`,
+  ]
+  for (const section of sections) {
+    y += 18
+    parts.push(
+      `<text x="16" y="${y}" font-size="13" font-weight="bold">${escape(section.title)}</text>`,
+    )
+    y += 8
+    // The 1.00× line first, so bars and their labels are drawn over it.
+    const one = (labelWidth + barWidth / max).toFixed(1)
+    const bottom = y + section.bars.length * rowHeight
+    parts.push(
+      `<line x1="${one}" y1="${y}" x2="${one}" y2="${bottom}" stroke="#333" stroke-dasharray="3 3"/>`,
+    )
+    for (const bar of section.bars) {
+      const w = Math.max(1, ((bar.value || 0) / max) * barWidth)
+      const fill = bar.ours ? '#2f6fdf' : '#9aa5b1'
+      parts.push(
+        `<text x="${labelWidth - 8}" y="${y + 15}" font-size="12" text-anchor="end">${escape(bar.label)}</text>`,
+        `<rect x="${labelWidth}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowHeight - 6}" fill="${fill}"/>`,
+        `<text x="${labelWidth + w + 6}" y="${y + 15}" font-size="12">${escape(bar.text)}</text>`,
+      )
+      y += rowHeight
+    }
+    y += 6
+  }
+  y += 14
+  parts.push(
+    `<text x="16" y="${y}" font-size="11" fill="#555">Blue: bearer-guard. Dashed line: 1.00× (the floor, or the bare framework). Same run, same machine; see bench/RESULTS.md.</text>`,
+  )
+  y += 12
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}" font-family="Helvetica, Arial, sans-serif">`,
+    `<rect width="${width}" height="${y}" fill="#fff"/>`,
+    ...parts,
+    '</svg>',
+    '',
+  ].join('\n')
+}

@@ -1,0 +1,3 @@
+import { startNest } from './nest-shared.mjs'
+
+await startNest()
