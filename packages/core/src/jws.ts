@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer'
 import { InvalidTokenError } from './errors.js'
 
 /** A compact JWS split and decoded once: everything later steps need, nothing verified yet. */
@@ -65,8 +66,9 @@ function parseJsonObject(bytes: Buffer): Record<string, unknown> | undefined {
   let text: string
   let value: unknown
   try {
-    // TextDecoder with fatal: true refuses invalid UTF-8 instead of substituting U+FFFD.
-    text = utf8.decode(bytes)
+    // Invalid UTF-8 is refused, not replaced by U+FFFD; a BOM is kept, so JSON.parse refuses it.
+    if (!isUtf8(bytes)) return undefined
+    text = bytes.toString('utf8')
     value = JSON.parse(text)
   } catch {
     return undefined
@@ -75,8 +77,6 @@ function parseJsonObject(bytes: Buffer): Record<string, unknown> | undefined {
   const object = value as Record<string, unknown>
   return topLevelMembers(text) === Object.keys(object).length ? object : undefined
 }
-
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 function malformed(description: string, realm: string): InvalidTokenError {
   return new InvalidTokenError('ERR_TOKEN_MALFORMED', description, { realm })

@@ -81,7 +81,7 @@ export class RemoteKeySet {
   #failures = 0
   #nextAttemptAt = 0
   /** Candidates per `alg` and `kid`, rebuilt after every load. */
-  #selection = new Map<string, readonly KeyObject[]>()
+  #selection = new Map<AlgorithmSpec, Map<string | undefined, readonly KeyObject[]>>()
   /** The key objects of the current set, for {@link holds}. */
   #current: ReadonlySet<KeyObject> = new Set()
   /** Imported keys by their public material, so a refresh re-imports only new keys. */
@@ -162,8 +162,9 @@ export class RemoteKeySet {
   }
 
   #select(spec: AlgorithmSpec, kid: string | undefined): readonly KeyObject[] {
-    const memo = kid === undefined ? spec.alg : `${spec.alg}\u0000${kid}`
-    let found = this.#selection.get(memo)
+    // Keyed by the (singleton) spec, then kid: no string is built per request.
+    let byKid = this.#selection.get(spec)
+    let found = byKid?.get(kid)
     if (found === undefined) {
       const keys: KeyObject[] = []
       for (const entry of this.#entries ?? []) {
@@ -174,7 +175,11 @@ export class RemoteKeySet {
       }
       found = Object.freeze(keys)
       // Memoise only hits: misses are bounded by the cooldown, and random kids must not fill memory.
-      if (keys.length > 0) this.#selection.set(memo, found)
+      if (keys.length > 0) {
+        if (byKid === undefined)
+          this.#selection.set(spec, (byKid = new Map<string | undefined, readonly KeyObject[]>()))
+        byKid.set(kid, found)
+      }
     }
     return found
   }

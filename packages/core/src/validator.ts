@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto'
-import { algorithmSpec, keyObjectFits, verifySignature, type AlgorithmSpec } from './algorithms.js'
+import { algorithmSpec, verifySignature, type AlgorithmSpec } from './algorithms.js'
 import { checkClaims, readScopes } from './claims.js'
 import { verifyChannel, type VerifyEvent } from './diagnostics.js'
 import { InvalidTokenError, isBearerGuardError } from './errors.js'
@@ -172,7 +172,8 @@ export function createAccessTokenValidator(
     }
     let signer: KeyObject | undefined
     for (const key of keys) {
-      if (keyObjectFits(key, spec) && verifySignature(spec, key, jws.signingInput, jws.signature)) {
+      // Candidates already fit `spec`: the key set selects them so, and a secret is checked below.
+      if (verifySignature(spec, key, jws.signingInput, jws.signature)) {
         signer = key
         break
       }
@@ -184,7 +185,7 @@ export function createAccessTokenValidator(
     const claims = Object.freeze(checkClaims(jws.payload, o, now))
     const scopes = readScopes(jws.payload, o.scopeClaims, realm)
     const header = Object.freeze(jws.header) as AccessTokenHeader
-    const result = Object.freeze(createResult(claims, header, scopes, token, realm))
+    const result = createResult(claims, header, scopes, token, realm)
     if (id !== undefined && cache !== undefined) {
       cache.set(id, result, signer, (claims.exp + o.clockTolerance) * 1000 - now)
     }
