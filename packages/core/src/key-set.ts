@@ -112,7 +112,18 @@ export class RemoteKeySet {
     // it instead of answering 401 now. Otherwise every request carrying a just-rotated kid that
     // arrives while the first one's refetch is in flight is refused. Costs no extra request.
     if (this.#inflight !== undefined) return this.#inflight.then(() => this.#select(spec, kid))
-    if (now - this.#lastUnknownKidRefetch < this.#s.unknownKeyCooldown) return found
+    const failing = this.#failures > 0
+    if (
+      now - this.#lastUnknownKidRefetch < this.#s.unknownKeyCooldown ||
+      now < this.#nextAttemptAt
+    ) {
+      // No refetch allowed now. If the issuer could not be reached at the last attempt, this kid
+      // may be a key it published meanwhile: 503, not an invalid_token that makes clients throw
+      // a good token away. Otherwise the set is current and the kid is unknown: 401.
+      return failing
+        ? Promise.reject(this.#unavailable(undefined, (this.#nextAttemptAt - now) / 1000))
+        : found
+    }
     // A kid we do not know: perhaps the issuer rotated. One refetch per cooldown, for all kids.
     this.#lastUnknownKidRefetch = now
     return this.#refresh('unknown-kid').then(() => this.#select(spec, kid))

@@ -83,6 +83,36 @@ describe('key set: single flight', () => {
 })
 
 describe('key set: unknown kid', () => {
+  it('a kid unknown while the issuer is failing gets 503, never 401, until a refetch succeeds', async () => {
+    const { issuer, clock, validator } = await setup()
+    await validator.verify(await issuer.mint())
+    issuer.fail('all', { kind: 'status', status: 503 })
+    const fresh = await issuer.generateKey('RS256')
+    issuer.publishKey(fresh)
+    const token = await issuer.mint({}, { key: fresh })
+    // The one allowed refetch fails, and so does every later request for that kid in the
+    // cooldown: the key may well exist, so the token must not be called invalid.
+    await expectUnavailable(validator.verify(token))
+    clock.advance(5_000)
+    await expectUnavailable(validator.verify(token))
+    // Known keys keep working meanwhile.
+    await validator.verify(await issuer.mint({ jti: 'known' }))
+    issuer.fail('all', null)
+    clock.advance(30_000)
+    expect((await validator.verify(token)).header.kid).toBe(fresh.kid)
+    // With the issuer reachable, a kid that does not exist is 401 as before.
+    const stray = await issuer.generateKey('RS256')
+    clock.advance(30_000)
+    await expectInvalid(
+      validator.verify(await issuer.mint({}, { key: stray })),
+      'ERR_TOKEN_KEY_NOT_FOUND',
+    )
+    await expectInvalid(
+      validator.verify(await issuer.mint({ jti: 'x' }, { key: stray })),
+      'ERR_TOKEN_KEY_NOT_FOUND',
+    )
+  })
+
   it('accepts a key published right after start-up on its first use, with 1 extra JWKS request', async () => {
     const { issuer, validator } = await setup()
     await validator.verify(await issuer.mint())
