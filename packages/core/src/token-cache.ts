@@ -2,7 +2,17 @@ import { hash, type KeyObject } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import type { VerifiedAccessToken } from './types.js'
 
-interface Entry {
+/** When a cached result may be served, in ms since the epoch (the time claims, precomputed). */
+export interface ValidityWindow {
+  /** Served from this instant on (`nbf`, and `iat` under `maxTokenAge`, less the tolerance). */
+  readonly from: number
+  /** Served strictly before this instant (`exp` plus the tolerance). */
+  readonly before: number
+  /** Served up to and including this instant (`iat` + `maxTokenAge` + tolerance, or Infinity). */
+  readonly until: number
+}
+
+interface Entry extends ValidityWindow {
   readonly result: VerifiedAccessToken
   /** The key that verified the signature: an entry dies with its key. */
   readonly key: KeyObject
@@ -23,7 +33,7 @@ export class TokenCache {
   /** The cache key of a token. */
   static id(token: string): string {
     // One-shot hash (Node >= 20.12): no Hash object per call.
-    return hash('sha256', token, 'base64')
+    return hash('sha256', token, 'binary')
   }
 
   get(id: string): Entry | undefined {
@@ -34,8 +44,15 @@ export class TokenCache {
    * Stores a verified result until `ttlMs` from now (the token's remaining lifetime plus the
    * clock tolerance), so memory is bounded by count and entries do not outlive their tokens.
    */
-  set(id: string, result: VerifiedAccessToken, key: KeyObject, ttlMs: number): void {
-    if (ttlMs > 0) this.#lru.set(id, { result, key }, { ttl: Math.ceil(ttlMs) })
+  set(
+    id: string,
+    result: VerifiedAccessToken,
+    key: KeyObject,
+    window: ValidityWindow,
+    now: number,
+  ): void {
+    const ttl = Math.ceil(window.before - now)
+    if (ttl > 0) this.#lru.set(id, { result, key, ...window }, { ttl })
   }
 
   delete(id: string): void {

@@ -8,8 +8,8 @@ import { decodeJws, type DecodedJws } from './jws.js'
 import { RemoteKeySet } from './key-set.js'
 import { resolveOptions, type AccessTokenValidatorOptions } from './options.js'
 import { createResult } from './result.js'
-import { TokenCache } from './token-cache.js'
-import type { AccessTokenHeader, VerifiedAccessToken } from './types.js'
+import { TokenCache, type ValidityWindow } from './token-cache.js'
+import type { AccessTokenClaims, AccessTokenHeader, VerifiedAccessToken } from './types.js'
 
 /**
  * What a request carries that may hold a bearer token (RFC 6750 §2). Adapters fill it from their
@@ -187,9 +187,24 @@ export function createAccessTokenValidator(
     const header = Object.freeze(jws.header) as AccessTokenHeader
     const result = createResult(claims, header, scopes, token, realm)
     if (id !== undefined && cache !== undefined) {
-      cache.set(id, result, signer, (claims.exp + o.clockTolerance) * 1000 - now)
+      cache.set(id, result, signer, validityWindow(claims), now)
     }
     return result
+  }
+
+  /** The time claims as instants, so a cache hit compares numbers instead of re-checking claims. */
+  function validityWindow({ exp, nbf, iat }: AccessTokenClaims): ValidityWindow {
+    const tolerance = o.clockTolerance
+    const maxAge = iat === undefined ? undefined : o.maxTokenAge
+    const notBefore = nbf === undefined ? -Infinity : (nbf - tolerance) * 1000
+    if (maxAge === undefined || iat === undefined) {
+      return { from: notBefore, before: (exp + tolerance) * 1000, until: Infinity }
+    }
+    return {
+      from: Math.max(notBefore, (iat - tolerance) * 1000),
+      before: (exp + tolerance) * 1000,
+      until: (iat + maxAge + tolerance) * 1000,
+    }
   }
 
   /**
@@ -199,14 +214,16 @@ export function createAccessTokenValidator(
   function cached(id: string): VerifiedAccessToken | undefined {
     const entry = cache?.get(id)
     if (entry === undefined) return undefined
-    if (keySet === undefined || keySet.holds(entry.key)) {
-      try {
-        checkClaims(entry.result.claims, o, clock())
-        return entry.result
-      } catch {
-        // Expired or not yet valid: the full path below produces the error.
-      }
+    const now = clock()
+    if (
+      now >= entry.from &&
+      now < entry.before &&
+      now <= entry.until &&
+      (keySet === undefined || keySet.holds(entry.key))
+    ) {
+      return entry.result
     }
+    // Expired, not yet valid, or its key is gone: the full path below produces the error.
     cache?.delete(id)
     return undefined
   }
