@@ -183,7 +183,11 @@ export function renderMarkdown(results) {
 
   out.push('## Targets (issue 4)', '', '| Target | Measured | Result |', '| --- | --- | --- |')
   for (const t of evaluateTargets(results)) out.push(`| ${t.name} | ${t.measured} | ${yes(t.ok)} |`)
-  out.push('')
+  out.push(
+    '',
+    'Where a target is not met, [ANALYSIS.md](ANALYSIS.md) says what the time goes to.',
+    '',
+  )
 
   if (micro !== undefined) {
     out.push('## Microbenchmarks', '')
