@@ -36,7 +36,7 @@ import {
   type ExpectedRefusal,
   type Reply,
 } from './support/hostile.js'
-import { startExample, type RunningExample } from './support/process.js'
+import { startExample, stopCleanly, type RunningExample } from './support/process.js'
 
 const AUDIENCE = 'https://api.example.com'
 const now = (): number => Math.floor(Date.now() / 1000)
@@ -100,12 +100,7 @@ describe.each(examples)('hostile input: $name', (example) => {
     clientEc.close()
     try {
       for (const running of [api, apiEc] as (RunningExample | undefined)[]) {
-        if (running === undefined) continue
-        const exit = await running.stop()
-        expect(exit, `${example.dir} on SIGTERM:\n${running.output()}`).toEqual({
-          code: 0,
-          signal: null,
-        })
+        await stopCleanly(running, example.dir)
       }
     } finally {
       await Promise.all([rs.close(), ec.close()])

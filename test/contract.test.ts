@@ -5,7 +5,7 @@
 import { createTestIssuer, encodeToken, type TestIssuer, type TestKey } from '@bearer-guard/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { examples } from './support/examples.js'
-import { freePort, startExample, type RunningExample } from './support/process.js'
+import { freePort, startExample, stopCleanly, type RunningExample } from './support/process.js'
 import { bearerChallenge } from './support/www-authenticate.js'
 
 const AUDIENCE = 'https://api.example.com'
@@ -36,14 +36,7 @@ describe.each(examples)('CONTRACT.md: $name', (example) => {
 
   afterAll(async () => {
     try {
-      // Undefined when beforeAll failed before starting it.
-      if ((api as RunningExample | undefined) !== undefined) {
-        const exit = await api.stop()
-        expect(exit, `${example.dir} on SIGTERM:\n${api.output()}`).toEqual({
-          code: 0,
-          signal: null,
-        })
-      }
+      await stopCleanly(api, example.dir)
     } finally {
       await issuer.close()
     }

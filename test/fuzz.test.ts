@@ -23,7 +23,7 @@ import {
   type FuzzContext,
 } from './support/fuzz-cases.js'
 import { createClient, rawExchange, type Client } from './support/hostile.js'
-import { startExample, type RunningExample } from './support/process.js'
+import { startExample, stopCleanly, type RunningExample } from './support/process.js'
 
 const AUDIENCE = 'https://api.example.com'
 const SEED = Number(process.env.FUZZ_SEED ?? 20_260_501)
@@ -47,13 +47,7 @@ describe.each(examples)('fuzzing: $name', (example) => {
   afterAll(async () => {
     client.close()
     try {
-      if ((api as RunningExample | undefined) !== undefined) {
-        const exit = await api.stop()
-        expect(exit, `${example.dir} on SIGTERM:\n${api.output()}`).toEqual({
-          code: 0,
-          signal: null,
-        })
-      }
+      await stopCleanly(api, example.dir)
     } finally {
       await issuer.close()
     }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { resolve } from 'node:path'
+import { expect } from 'vitest'
 
 /** The repository root, where `npm start --prefix examples/<name>` is run from. */
 export const repoRoot = resolve(import.meta.dirname, '../..')
@@ -119,4 +120,14 @@ function withoutExampleVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   delete rest.AUDIENCE
   delete rest.JWKS_URI
   return rest
+}
+
+/**
+ * Stops an example (if it was started: `beforeAll` may have failed first) and asserts the clean
+ * exit CONTRACT.md promises on SIGTERM, showing the example's output when it was not.
+ */
+export async function stopCleanly(api: RunningExample | undefined, dir: string): Promise<void> {
+  if (api === undefined) return
+  const exit = await api.stop()
+  expect(exit, `${dir} on SIGTERM:\n${api.output()}`).toEqual({ code: 0, signal: null })
 }
