@@ -57,6 +57,11 @@ export interface AccessTokenValidator {
   ready(): Promise<void>
   /** The realm used in this validator's challenges. */
   readonly realm: string
+  /**
+   * Whether tokens are read from form bodies (`allowFormBody`): an adapter that verifies before
+   * the body is parsed must then verify later.
+   */
+  readonly allowFormBody: boolean
 }
 
 /** `typ` values of access tokens (RFC 9068 §2.1), compared case-insensitively. */
@@ -273,6 +278,7 @@ export function createAccessTokenValidator(
 
   return Object.freeze({
     realm,
+    allowFormBody: o.allowFormBody,
     verify,
     // Not `async`: returning verify()'s promise as is saves the ticks of adopting it.
     verifyRequest(request: BearerRequest): Promise<VerifiedAccessToken> {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { createAccessTokenValidator, type AccessTokenValidatorOptions } from '../src/index.js'
+import {
+  createAccessTokenValidator,
+  resolveValidator,
+  type AccessTokenValidatorOptions,
+  type ValidatorSource,
+} from '../src/index.js'
 
 const ok: AccessTokenValidatorOptions = { issuer: 'https://issuer.example', audience: 'api' }
 const make = (o: Partial<Record<keyof AccessTokenValidatorOptions, unknown>>) => () =>
@@ -60,5 +65,31 @@ describe('options are checked once, at construction', () => {
     expect(validator.realm).toBe('https://api.example.com')
     expect(calls).toBe(0)
     expect(createAccessTokenValidator({ ...ok, realm: 'orders' }).realm).toBe('orders')
+  })
+})
+
+describe('resolveValidator: the one place adapters turn their options into a validator', () => {
+  it('builds from options, ignoring the adapter’s own members', () => {
+    const validator = resolveValidator({
+      ...ok,
+      allowFormBody: true,
+      errors: 'next',
+    } as AccessTokenValidatorOptions)
+    expect(validator.realm).toBe('api')
+    expect(validator.allowFormBody).toBe(true)
+    expect(resolveValidator(ok).allowFormBody).toBe(false)
+  })
+
+  it('returns a prebuilt validator as is, and refuses mixing it with options', () => {
+    const prebuilt = createAccessTokenValidator(ok)
+    expect(resolveValidator({ validator: prebuilt })).toBe(prebuilt)
+    expect(() =>
+      resolveValidator({ validator: prebuilt, issuer: ok.issuer } as unknown as ValidatorSource),
+    ).toThrow(/not both/)
+    expect(() => resolveValidator({ validator: {} } as unknown as ValidatorSource)).toThrow(
+      /must come from createAccessTokenValidator/,
+    )
+    expect(() => resolveValidator(null as unknown as ValidatorSource)).toThrow(/must be an object/)
+    expect(() => resolveValidator({ issuer: ok.issuer } as ValidatorSource)).toThrow(/audience/)
   })
 })

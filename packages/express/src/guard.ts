@@ -1,8 +1,4 @@
-import {
-  createAccessTokenValidator,
-  type AccessTokenValidator,
-  type AccessTokenValidatorOptions,
-} from '@bearer-guard/core'
+import { resolveValidator, type ValidatorSource } from '@bearer-guard/core'
 import { checkErrorMode, refuse, rememberErrorMode, type ErrorMode } from './refusal.js'
 import type { BearerGuardMiddleware } from './types.js'
 
@@ -26,16 +22,7 @@ export interface BearerGuardAdapterOptions {
  * (`issuer` and `audience` are required), or a prebuilt `validator` to share between guards,
  * each with the {@link BearerGuardAdapterOptions}.
  */
-export type BearerGuardOptions =
-  | (AccessTokenValidatorOptions & BearerGuardAdapterOptions & { readonly validator?: never })
-  | (BearerGuardAdapterOptions & {
-      /** A validator from `createAccessTokenValidator()`, used as is. */
-      readonly validator: AccessTokenValidator
-      /** Configure the prebuilt validator instead. */
-      readonly issuer?: never
-      /** Configure the prebuilt validator instead. */
-      readonly audience?: never
-    })
+export type BearerGuardOptions = ValidatorSource & BearerGuardAdapterOptions
 
 /**
  * Creates Express 4/5 middleware that requires a valid OAuth 2.0 bearer access token on every
@@ -59,11 +46,8 @@ export type BearerGuardOptions =
  * ```
  */
 export function bearerGuard(options: BearerGuardOptions): BearerGuardMiddleware {
-  if (typeof options !== 'object' || (options as unknown) === null) {
-    throw new TypeError('bearer-guard: bearerGuard() needs an options object')
-  }
+  const validator = resolveValidator(options)
   const mode = checkErrorMode(options.errors)
-  const validator = buildValidator(options)
 
   return function bearerGuardMiddleware(req, res, next): void {
     validator
@@ -85,17 +69,4 @@ export function bearerGuard(options: BearerGuardOptions): BearerGuardMiddleware 
         },
       )
   }
-}
-
-function buildValidator(options: BearerGuardOptions): AccessTokenValidator {
-  if (options.validator !== undefined) {
-    const { validator } = options
-    if (typeof (validator as Partial<AccessTokenValidator>).verifyRequest !== 'function') {
-      throw new TypeError('bearer-guard: "validator" must come from createAccessTokenValidator()')
-    }
-    return validator
-  }
-  // The adapter's own options are not the core's business.
-  const { errors: _errors, validator: _validator, ...validatorOptions } = options
-  return createAccessTokenValidator(validatorOptions)
 }

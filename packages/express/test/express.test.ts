@@ -283,6 +283,7 @@ describe.each(frameworks)('$name', ({ express }) => {
       const boom = new Error('boom')
       const validator: AccessTokenValidator = {
         realm: audience,
+        allowFormBody: false,
         verify: () => Promise.reject(boom),
         verifyRequest: () => Promise.reject(boom),
         ready: () => Promise.resolve(),
@@ -339,9 +340,9 @@ describe('checks at definition time', () => {
     // @ts-expect-error -- not a validator
     expect(() => bearerGuard({ validator: {} })).toThrow(TypeError)
     // @ts-expect-error -- no options
-    expect(() => bearerGuard()).toThrow('needs an options object')
+    expect(() => bearerGuard()).toThrow('options must be an object')
     // @ts-expect-error -- no options
-    expect(() => bearerGuard(null)).toThrow('needs an options object')
+    expect(() => bearerGuard(null)).toThrow('options must be an object')
   })
 
   it('route helpers throw a TypeError for a bad policy', () => {

@@ -1,7 +1,7 @@
 import {
-  createAccessTokenValidator,
+  resolveValidator,
   type AccessTokenValidator,
-  type AccessTokenValidatorOptions,
+  type ValidatorSource,
 } from '@bearer-guard/core'
 
 /**
@@ -42,16 +42,7 @@ export interface BearerGuardAdapterOptions {
  * (`issuer` and `audience` are required), or a prebuilt `validator` to share between contexts,
  * each with the {@link BearerGuardAdapterOptions}.
  */
-export type BearerGuardOptions =
-  | (AccessTokenValidatorOptions & BearerGuardAdapterOptions & { readonly validator?: never })
-  | (BearerGuardAdapterOptions & {
-      /** A validator from `createAccessTokenValidator()`, used as is. */
-      readonly validator: AccessTokenValidator
-      /** Configure the prebuilt validator instead. */
-      readonly issuer?: never
-      /** Configure the prebuilt validator instead. */
-      readonly audience?: never
-    })
+export type BearerGuardOptions = ValidatorSource & BearerGuardAdapterOptions
 
 /** Options after defaults and checks; internal. */
 export interface ResolvedOptions {
@@ -79,24 +70,8 @@ export function resolveOptions(options: BearerGuardOptions | undefined): Resolve
   const errors = oneOf('errors', options.errors, ['respond', 'throw'] as const)
   const protect = oneOf('protect', options.protect, ['all', 'none'] as const)
 
-  let validator: AccessTokenValidator
-  let formBody = false
-  if (options.validator !== undefined) {
-    validator = options.validator
-    if (typeof (validator as Partial<AccessTokenValidator>).verifyRequest !== 'function') {
-      throw new TypeError('bearer-guard: "validator" must come from createAccessTokenValidator()')
-    }
-    const given = options as { readonly issuer?: unknown; readonly audience?: unknown }
-    if (given.issuer !== undefined || given.audience !== undefined) {
-      throw new TypeError(
-        'bearer-guard: pass either a prebuilt "validator" or validator options, not both',
-      )
-    }
-  } else {
-    // Core reads only its own options: the adapter's (and Fastify's `prefix`…) are ignored there.
-    validator = createAccessTokenValidator(options)
-    formBody = options.allowFormBody === true
-  }
+  const validator = resolveValidator(options)
+  const formBody = validator.allowFormBody
   const hook = oneOf('hook', options.hook ?? (formBody ? 'preHandler' : undefined), [
     'onRequest',
     'preHandler',

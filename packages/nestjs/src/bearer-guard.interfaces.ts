@@ -1,8 +1,4 @@
-import type {
-  AccessTokenValidator,
-  AccessTokenValidatorOptions,
-  VerifiedAccessToken,
-} from '@bearer-guard/core'
+import type { ValidatorSource, VerifiedAccessToken } from '@bearer-guard/core'
 
 /**
  * Options of {@link BearerGuardModule}: either the options of core's `createAccessTokenValidator`
@@ -12,16 +8,7 @@ import type {
  * Either way they are checked once, when the module is instantiated: bad options make the
  * application fail at start-up with a `TypeError`, never per request.
  */
-export type BearerGuardModuleOptions =
-  | (AccessTokenValidatorOptions & { readonly validator?: never })
-  | {
-      /** A validator from `createAccessTokenValidator()`, used as is. */
-      readonly validator: AccessTokenValidator
-      /** Configure the prebuilt validator instead. */
-      readonly issuer?: never
-      /** Configure the prebuilt validator instead. */
-      readonly audience?: never
-    }
+export type BearerGuardModuleOptions = ValidatorSource
 
 /**
  * The members of an Express or Fastify request that {@link BearerGuard} reads, and `auth`, which

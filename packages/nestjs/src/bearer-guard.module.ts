@@ -1,4 +1,4 @@
-import { createAccessTokenValidator, type AccessTokenValidator } from '@bearer-guard/core'
+import { resolveValidator, type AccessTokenValidator } from '@bearer-guard/core'
 import { Global, Module, type FactoryProvider } from '@nestjs/common'
 import { BEARER_GUARD_VALIDATOR } from './bearer-guard.constants.js'
 import type { BearerGuardModuleOptions } from './bearer-guard.interfaces.js'
@@ -7,24 +7,10 @@ import {
   ConfigurableBearerGuardModule,
 } from './bearer-guard.module-definition.js'
 
-/** Builds the validator once, so bad options fail the application's start-up. */
-function createValidator(options: BearerGuardModuleOptions): AccessTokenValidator {
-  if (typeof options !== 'object') {
-    throw new TypeError('bearer-guard: BearerGuardModule needs an options object')
-  }
-  if (options.validator !== undefined) {
-    const { validator } = options
-    if (typeof (validator as Partial<AccessTokenValidator>).verifyRequest !== 'function') {
-      throw new TypeError('bearer-guard: "validator" must come from createAccessTokenValidator()')
-    }
-    return validator
-  }
-  return createAccessTokenValidator(options)
-}
-
 const validatorProvider: FactoryProvider<AccessTokenValidator> = {
   provide: BEARER_GUARD_VALIDATOR,
-  useFactory: createValidator,
+  // Built once, so bad options fail the application's start-up.
+  useFactory: (options: BearerGuardModuleOptions) => resolveValidator(options),
   inject: [BEARER_GUARD_OPTIONS],
 }
 
