@@ -18,7 +18,7 @@
 export { createAccessTokenValidator } from './validator.js'
 export { resolveValidator } from './resolve-validator.js'
 export type { ValidatorSource } from './resolve-validator.js'
-export type { AccessTokenValidator, BearerRequest } from './validator.js'
+export type { AccessTokenValidator, BearerRequest, VerifyCallback } from './validator.js'
 export type { AccessTokenValidatorOptions } from './options.js'
 export { channels } from './diagnostics.js'
 export type {

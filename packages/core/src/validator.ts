@@ -3,7 +3,7 @@ import { algorithmSpec, verifySignature, type AlgorithmSpec } from './algorithms
 import { checkClaims, readScopes } from './claims.js'
 import { verifyChannel, type VerifyEvent } from './diagnostics.js'
 import { InvalidTokenError, isBearerGuardError } from './errors.js'
-import { extractToken } from './extract.js'
+import { checkSyntax, extractToken } from './extract.js'
 import { decodeJws, type DecodedJws } from './jws.js'
 import { RemoteKeySet } from './key-set.js'
 import { resolveOptions, type AccessTokenValidatorOptions } from './options.js'
@@ -31,6 +31,12 @@ export interface BearerRequest {
   readonly method?: string | undefined
 }
 
+/**
+ * Receives the outcome of {@link AccessTokenValidator.verifyRequest} in callback form: an error
+ * (first argument, anything `verifyRequest` rejects with) or the verified token.
+ */
+export type VerifyCallback = (error: unknown, auth: VerifiedAccessToken | undefined) => void
+
 /** A configured validator. Create one per issuer and API, at start-up, and share it. */
 export interface AccessTokenValidator {
   /**
@@ -49,6 +55,16 @@ export interface AccessTokenValidator {
    * @throws Everything {@link AccessTokenValidator.verify} throws.
    */
   verifyRequest(request: BearerRequest): Promise<VerifiedAccessToken>
+  /**
+   * {@link AccessTokenValidator.verifyRequest} in callback form, for framework adapters: saves the
+   * promise and the microtask per request. `callback` is called exactly once — **synchronously**,
+   * before this returns, whenever the answer is known without waiting (a cached token, a token
+   * verified with keys already loaded, a refused request), and later only while keys are being
+   * fetched. It receives the same errors the promise form rejects with. A `callback` that throws
+   * is a bug: on the synchronous path the throw propagates to the caller, on the later path it
+   * becomes an unhandled rejection.
+   */
+  verifyRequest(request: BearerRequest, callback: VerifyCallback): void
   /**
    * Loads discovery and keys now instead of on the first request, e.g. for a readiness probe.
    * Rejects with {@link KeySetUnavailableError} when they cannot be obtained; the validator stays
@@ -254,8 +270,16 @@ export function createAccessTokenValidator(
     if (verifyChannel.hasSubscribers && isBearerGuardError(error)) publish(error.code, false)
   }
 
-  // `async` without `await` on the hot path: once keys are cached, one promise and no extra tick.
-  async function verify(token: string): Promise<VerifiedAccessToken> {
+  /**
+   * Verifies a token: the cached result when there is one, else the full path. Synchronous (and
+   * throwing) whenever nothing has to be fetched; a promise only while keys are being loaded.
+   * `inRequest`: the token came from a request, so its token68 syntax is checked here, after the
+   * cache: a cached token was verified, so it is base64url JWS, and token68, already.
+   */
+  function attempt(
+    token: string,
+    inRequest: boolean,
+  ): VerifiedAccessToken | Promise<VerifiedAccessToken> {
     let id: string | undefined
     if (cache !== undefined && typeof token === 'string' && token.length <= o.maxTokenLength) {
       id = TokenCache.id(token)
@@ -265,32 +289,88 @@ export function createAccessTokenValidator(
         return hit
       }
     }
-    if (!verifyChannel.hasSubscribers) return verifyFresh(token, id)
+    if (!verifyChannel.hasSubscribers) {
+      if (inRequest) checkSyntax(token, realm)
+      return verifyFresh(token, id)
+    }
+    let outcome: VerifiedAccessToken | Promise<VerifiedAccessToken>
     try {
-      const result = await verifyFresh(token, id)
-      publish('ok', false)
-      return result
+      if (inRequest) checkSyntax(token, realm)
+      outcome = verifyFresh(token, id)
     } catch (error) {
       publishFailure(error)
       throw error
     }
+    if (!(outcome instanceof Promise)) {
+      publish('ok', false)
+      return outcome
+    }
+    return outcome.then(
+      (result) => {
+        publish('ok', false)
+        return result
+      },
+      (error: unknown) => {
+        publishFailure(error)
+        throw error
+      },
+    )
+  }
+
+  function fromRequest(request: BearerRequest): VerifiedAccessToken | Promise<VerifiedAccessToken> {
+    let token: string
+    try {
+      token = extractToken(request, o)
+    } catch (error) {
+      publishFailure(error)
+      throw error
+    }
+    return attempt(token, true)
+  }
+
+  // `async` without `await`: a sync throw becomes a rejection, and a cached result resolves at once.
+  async function verify(token: string): Promise<VerifiedAccessToken> {
+    return attempt(token, false)
+  }
+
+  async function verifyRequestAsync(request: BearerRequest): Promise<VerifiedAccessToken> {
+    return fromRequest(request)
+  }
+
+  function verifyRequest(request: BearerRequest): Promise<VerifiedAccessToken>
+  function verifyRequest(request: BearerRequest, callback: VerifyCallback): void
+  function verifyRequest(
+    request: BearerRequest,
+    callback?: VerifyCallback,
+  ): Promise<VerifiedAccessToken> | undefined {
+    if (callback === undefined) return verifyRequestAsync(request)
+    let outcome: VerifiedAccessToken | Promise<VerifiedAccessToken>
+    try {
+      outcome = fromRequest(request)
+    } catch (error) {
+      callback(error, undefined)
+      return undefined
+    }
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (auth) => {
+          callback(null, auth)
+        },
+        (error: unknown) => {
+          callback(error, undefined)
+        },
+      )
+    } else {
+      callback(null, outcome)
+    }
+    return undefined
   }
 
   return Object.freeze({
     realm,
     allowFormBody: o.allowFormBody,
     verify,
-    // Not `async`: returning verify()'s promise as is saves the ticks of adopting it.
-    verifyRequest(request: BearerRequest): Promise<VerifiedAccessToken> {
-      let token: string
-      try {
-        token = extractToken(request, o)
-      } catch (error) {
-        publishFailure(error)
-        return Promise.reject(error instanceof Error ? error : new Error(String(error)))
-      }
-      return verify(token)
-    },
+    verifyRequest,
     async ready(): Promise<void> {
       await keySet?.load()
     },

@@ -1,4 +1,10 @@
-import { createAccessTokenValidator, type AccessTokenValidator } from '@bearer-guard/core'
+import {
+  createAccessTokenValidator,
+  type AccessTokenValidator,
+  type BearerRequest,
+  type VerifiedAccessToken,
+  type VerifyCallback,
+} from '@bearer-guard/core'
 import { createTestIssuer, type TestIssuer } from '@bearer-guard/testing'
 import type { ErrorRequestHandler } from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -281,11 +287,21 @@ describe.each(frameworks)('$name', ({ express }) => {
 
     it('passes errors that are not refusals to next(), whatever the mode', async () => {
       const boom = new Error('boom')
+      function verifyRequest(request: BearerRequest): Promise<VerifiedAccessToken>
+      function verifyRequest(request: BearerRequest, callback: VerifyCallback): void
+      function verifyRequest(
+        _request: BearerRequest,
+        callback?: VerifyCallback,
+      ): Promise<VerifiedAccessToken> | undefined {
+        if (callback === undefined) return Promise.reject(boom)
+        callback(boom, undefined)
+        return undefined
+      }
       const validator: AccessTokenValidator = {
         realm: audience,
         allowFormBody: false,
         verify: () => Promise.reject(boom),
-        verifyRequest: () => Promise.reject(boom),
+        verifyRequest,
         ready: () => Promise.resolve(),
       }
       const seen: unknown[] = []

@@ -18,32 +18,44 @@ const SEEN = Symbol('bearer-guard.route')
 
 type MarkedConfig = { auth?: RouteAuth; [SEEN]?: true } | undefined
 
-type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+type Hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
 
 function toList<T>(value: T | readonly T[] | undefined): readonly T[] {
   if (value === undefined) return []
   return Array.isArray(value) ? (value as readonly T[]) : [value as T]
 }
 
-/** The per-route hook: verify the token, set `request.auth`, enforce the route's policy. */
+/**
+ * The per-route hook: verify the token, set `request.auth`, enforce the route's policy. Callback
+ * style, so a cached token goes through in the same tick, without a promise.
+ */
 function createGuard({ validator, errors }: ResolvedOptions, need: RouteNeed): Hook {
   const policy = need.kind === 'policy' ? need.policy : undefined
-  return async function bearerGuardHook(request, reply) {
-    try {
-      const auth = await validator.verifyRequest({
+  return function bearerGuardHook(request, reply, done) {
+    validator.verifyRequest(
+      {
         authorization: request.headers.authorization,
         query: request.query,
         body: request.body,
         contentType: request.headers['content-type'],
         method: request.method,
-      })
-      // Set before the policy check so a 'throw'-mode error handler can log who was refused.
-      request.auth = auth
-      if (policy !== undefined) authorize(auth, policy)
-    } catch (error) {
-      return refuse(error, errors, reply)
-    }
-    return undefined
+      },
+      (error, auth) => {
+        if (auth !== undefined) {
+          // Set before the policy check so a 'throw'-mode error handler can log who was refused.
+          request.auth = auth
+          try {
+            if (policy !== undefined) authorize(auth, policy)
+          } catch (refusal) {
+            refuse(refusal, errors, reply, done)
+            return
+          }
+          done()
+          return
+        }
+        refuse(error, errors, reply, done)
+      },
+    )
   }
 }
 

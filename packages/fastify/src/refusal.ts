@@ -1,18 +1,21 @@
 import { isBearerGuardError } from '@bearer-guard/core'
-import type { FastifyReply } from 'fastify'
+import type { FastifyReply, HookHandlerDoneFunction } from 'fastify'
 
 /**
  * Renders a bearer-guard refusal as CONTRACT.md says (status, `WWW-Authenticate`, `Retry-After`,
- * RFC 6750 JSON body) and returns the reply, as an async hook that answers must; in `'throw'`
- * mode, or for any other error, throws it on to the context's error handler.
+ * RFC 6750 JSON body) and ends the hook chain; in `'throw'` mode, or for any other error, hands it
+ * to `done` for the context's error handler.
  */
 export function refuse(
   error: unknown,
   mode: 'respond' | 'throw',
   reply: FastifyReply,
-): FastifyReply {
+  done: HookHandlerDoneFunction,
+): void {
   if (mode === 'respond' && isBearerGuardError(error)) {
-    return reply.code(error.status).headers(error.headers).send(error.body)
+    // A reply sent from a callback hook ends the chain; `done` is not called.
+    void reply.code(error.status).headers(error.headers).send(error.body)
+    return
   }
-  throw error
+  done(error instanceof Error ? error : new Error(String(error)))
 }
