@@ -113,7 +113,7 @@ async function main() {
       for (const name of settings.http.frameworks) {
         if (FRAMEWORKS[name] === undefined) throw new Error(`unknown framework ${name}`)
         log(`HTTP ${FRAMEWORKS[name].label}…`)
-        results.http[name] = await benchFramework(name, issuer, tokens, log)
+        results.http[name] = await benchFramework(FRAMEWORKS[name], issuer, tokens, log)
       }
     } finally {
       await issuer.close()

@@ -1,6 +1,6 @@
 // HTTP benchmarks: each server in its own child process (servers/*.mjs), the load from autocannon
-// in this process. All servers of one framework run at once and are measured in interleaved
-// rounds, so noise on the machine spreads over every variant alike.
+// in this process. The variants of one framework are measured in interleaved rounds, so noise on
+// the machine spreads over every variant alike.
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
@@ -15,13 +15,14 @@ const bg = (file) => [
 
 /**
  * Every server, by framework. `peer` rows are what bearer-guard's cache-off rows must beat;
- * `reference` rows are shown for context only.
+ * `reference` rows are shown for context only; `open` rows do not authenticate (checked for 200
+ * only).
  */
 export const FRAMEWORKS = {
   express: {
     label: 'Express 5',
     variants: [
-      { id: 'bare', label: 'bare (no auth)', file: 'express-bare' },
+      { id: 'bare', label: 'bare (no auth)', file: 'express-bare', open: true },
       ...bg('express-bearer-guard'),
       {
         id: 'express-oauth2-jwt-bearer',
@@ -35,7 +36,7 @@ export const FRAMEWORKS = {
   fastify: {
     label: 'Fastify 5',
     variants: [
-      { id: 'bare', label: 'bare (no auth)', file: 'fastify-bare' },
+      { id: 'bare', label: 'bare (no auth)', file: 'fastify-bare', open: true },
       ...bg('fastify-bearer-guard'),
       { id: 'fastify-jwt', label: '@fastify/jwt + get-jwks', file: 'fastify-jwt', peer: true },
       {
@@ -51,7 +52,7 @@ export const FRAMEWORKS = {
   nestjs: {
     label: 'NestJS 11 (Express)',
     variants: [
-      { id: 'bare', label: 'bare (no auth)', file: 'nestjs-bare' },
+      { id: 'bare', label: 'bare (no auth)', file: 'nestjs-bare', open: true },
       ...bg('nestjs-bearer-guard'),
       {
         id: 'passport',
@@ -112,15 +113,15 @@ export function startServer(file, issuer, env = {}) {
 
 /**
  * Checks that a server does what its row claims before it is measured: 200 with a good token,
- * and unless bare, 401 without a token, 403 without the scope and 401 with a forged signature.
+ * and unless `open`, 401 without a token, 403 without the scope and 401 with a forged signature.
  */
-export async function checkServer(url, tokens, bare) {
+export async function checkServer(url, tokens, open) {
   const forged = tokens.good.slice(0, -4) + (tokens.good.endsWith('AAAA') ? 'BBBB' : 'AAAA')
   const cases = [
     [tokens.good, 200],
-    [undefined, bare ? 200 : 401],
-    [tokens.noScope, bare ? 200 : 403],
-    [forged, bare ? 200 : 401],
+    [undefined, open ? 200 : 401],
+    [tokens.noScope, open ? 200 : 403],
+    [forged, open ? 200 : 401],
   ]
   for (const [token, expected] of cases) {
     const headers = token === undefined ? {} : { authorization: `Bearer ${token}` }
@@ -158,45 +159,42 @@ export async function load(url, tokens, seconds) {
 
 /**
  * Measures every variant of one framework with 1 token and with the rotating tokens: `runs`
- * interleaved rounds, median req/s and median p99 kept.
+ * interleaved rounds, median req/s and median p99 kept. Every run starts a fresh server process:
+ * how V8 compiles a server's hot path differs from one process to the next (by up to ±15 % for
+ * the same code, see ANALYSIS.md), so a median over one process per run measures the code, where
+ * a single process per variant would measure that process's luck.
  */
-export async function benchFramework(name, issuer, tokens, log) {
-  const { label, variants } = FRAMEWORKS[name]
+export async function benchFramework({ label, variants }, issuer, tokens, log) {
   const { runs, seconds, warmupSeconds } = settings.http
   const modes = { single: [tokens.good], rotating: tokens.rotating }
-  const servers = []
-  try {
-    for (const variant of variants) {
-      const server = await startServer(variant.file, issuer, variant.env)
-      servers.push({ variant, server, samples: { single: [], rotating: [] } })
-      await checkServer(server.url, tokens, variant.id === 'bare')
-    }
-    // Warm-up: keys fetched, JIT warm, caches as they are after a while in production.
-    for (const { server } of servers) {
-      for (const mode of Object.values(modes)) await load(server.url, mode, warmupSeconds)
-    }
-    for (let run = 0; run < runs; run++) {
-      // Each run starts one variant later, so no variant always follows the same one.
-      const order = servers.map((_, i) => servers[(i + run) % servers.length])
-      for (const entry of order) {
+  const entries = variants.map((variant) => ({ variant, samples: { single: [], rotating: [] } }))
+  for (let run = 0; run < runs; run++) {
+    // Each run starts one variant later, so no variant always follows the same one.
+    const order = entries.map((_, i) => entries[(i + run) % entries.length])
+    for (const entry of order) {
+      const server = await startServer(entry.variant.file, issuer, entry.variant.env)
+      try {
+        await checkServer(server.url, tokens, entry.variant.open === true)
+        // Warm-up: keys fetched, JIT warm, caches as they are after a while in production.
+        for (const list of Object.values(modes)) await load(server.url, list, warmupSeconds)
         for (const [mode, list] of Object.entries(modes)) {
-          const sample = await load(entry.server.url, list, seconds)
+          const sample = await load(server.url, list, seconds)
           if (sample.bad > 0) {
             throw new Error(
-              `${name}/${entry.variant.id}: ${sample.bad} failed requests\n${entry.server.stderr()}`,
+              `${label}/${entry.variant.id}: ${sample.bad} failed requests\n${server.stderr()}`,
             )
           }
           entry.samples[mode].push(sample)
         }
+      } finally {
+        await server.stop()
       }
-      log(`  ${label}: round ${run + 1}/${runs} done`)
     }
-  } finally {
-    await Promise.all(servers.map(({ server }) => server.stop()))
+    log(`  ${label}: round ${run + 1}/${runs} done`)
   }
   return {
     label,
-    rows: servers.map(({ variant, samples }) => ({
+    rows: entries.map(({ variant, samples }) => ({
       id: variant.id,
       label: variant.label,
       peer: variant.peer === true,

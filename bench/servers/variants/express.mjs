@@ -1,0 +1,41 @@
+// Express variants for bench/variants.mjs: where does the time between bare Express and
+// @bearer-guard/express go? VARIANT picks one (see GROUPS in variants.mjs).
+import { authorize, createAccessTokenValidator, definePolicy } from '@bearer-guard/core'
+import { bearerGuard, requireScopes } from '@bearer-guard/express'
+import express from 'express'
+import { ORDERS, SCOPE, guardOptions, ready } from '../shared.mjs'
+import { inMemoryFetch, outboundRequest } from './keys.mjs'
+
+const variant = process.env.VARIANT ?? 'bare'
+const app = express()
+const handlers = []
+
+if (variant === 'outbound-fetch') await outboundRequest('fetch')
+if (variant === 'core-verify' || variant === 'core-verify-attach') {
+  const validator = createAccessTokenValidator({ ...guardOptions, fetch: inMemoryFetch })
+  await validator.ready()
+  const attach = variant === 'core-verify-attach'
+  const policy = definePolicy({ allOf: [SCOPE] })
+  handlers.push((req, res, next) => {
+    validator.verifyRequest({ authorization: req.headers.authorization }, (error, auth) => {
+      try {
+        if (auth === undefined) throw error
+        authorize(auth, policy)
+      } catch (refusal) {
+        res.status(refusal.status ?? 500).end()
+        return
+      }
+      if (attach) req.auth = auth
+      next()
+    })
+  })
+}
+if (variant === 'adapter-in-memory-keys') {
+  handlers.push(bearerGuard({ ...guardOptions, fetch: inMemoryFetch }), requireScopes(SCOPE))
+}
+if (variant === 'adapter') handlers.push(bearerGuard(guardOptions), requireScopes(SCOPE))
+
+app.get('/orders', ...handlers, (_req, res) => {
+  res.json(ORDERS)
+})
+const server = app.listen(0, '127.0.0.1', () => ready(server.address().port))
