@@ -26,7 +26,6 @@ const GROUPS = {
     variants: [
       variant('fastify', 'bare', 'bare Fastify (the baseline)', true),
       variant('fastify', 'outbound-fetch', 'bare, after one outbound GET with fetch', true),
-      variant('fastify', 'outbound-http', 'bare, after one outbound GET with node:http', true),
       variant('fastify', 'hook-empty', 'an empty callback onRequest hook on the route', true),
       variant('fastify', 'core-hook', 'core verifyRequest (callback) + authorize in that hook'),
       variant(
@@ -85,14 +84,20 @@ try {
   // As in RESULTS.md: the median of the per-run ratios (run i of a row against run i of the first).
   const ratio = (row, mode) =>
     median(row[mode].samples.map((rps, i) => rps / base[mode].samples[i])).toFixed(2)
-  console.log(`| ${group.label} | 1 token: req/s | × first | 1,000 tokens: req/s | × first |`)
-  console.log('| --- | ---: | ---: | ---: | ---: |')
+  const cpu = (row) =>
+    row.rotating.cpu === undefined
+      ? 'n/a'
+      : `${(row.rotating.cpu.user + row.rotating.cpu.system).toFixed(1)} (${row.rotating.cpu.user.toFixed(1)} + ${row.rotating.cpu.system.toFixed(1)})`
+  console.log(
+    `| ${group.label} | 1 token: req/s | × first | 1,000 tokens: req/s | × first | server CPU µs/request (user + system), 1,000 tokens |`,
+  )
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
   for (const row of result.rows) {
     const cells = ['single', 'rotating'].flatMap((mode) => [
       Math.round(row[mode].rps).toLocaleString('en-US'),
       `${ratio(row, mode)}×`,
     ])
-    console.log(`| ${row.label} | ${cells.join(' | ')} |`)
+    console.log(`| ${row.label} | ${cells.join(' | ')} | ${cpu(row)} |`)
   }
 } finally {
   for (const child of children) child.kill()

@@ -2,6 +2,7 @@
 // in this process. The variants of one framework are measured in interleaved rounds, so noise on
 // the machine spreads over every variant alike.
 import { fork } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
 import { median, settings } from './common.mjs'
@@ -101,7 +102,12 @@ export function startServer(file, issuer, env = {}) {
     const timer = setTimeout(() => reject(new Error(`${file}: not listening after 30 s`)), 30_000)
     child.once('message', ({ port }) => {
       clearTimeout(timer)
-      resolve({ url: `http://127.0.0.1:${port}/orders`, stop, stderr: () => stderr })
+      resolve({
+        url: `http://127.0.0.1:${port}/orders`,
+        pid: child.pid,
+        stop,
+        stderr: () => stderr,
+      })
     })
     child.once('exit', (code) => {
       clearTimeout(timer)
@@ -109,6 +115,19 @@ export function startServer(file, issuer, env = {}) {
       reject(new Error(`${file} exited (${code}) before listening:\n${stderr}`))
     })
   })
+}
+
+/**
+ * CPU time a process has used so far, in µs (user, system), from /proc; undefined where there is
+ * no /proc. Clock ticks are 10 ms, so only differences over whole runs are meaningful.
+ */
+export function cpuTime(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return { user: Number(fields[11]) * 10_000, system: Number(fields[12]) * 10_000 }
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -178,7 +197,16 @@ export async function benchFramework({ label, variants }, issuer, tokens, log) {
         // Warm-up: keys fetched, JIT warm, caches as they are after a while in production.
         for (const list of Object.values(modes)) await load(server.url, list, warmupSeconds)
         for (const [mode, list] of Object.entries(modes)) {
+          const before = cpuTime(server.pid)
           const sample = await load(server.url, list, seconds)
+          const after = cpuTime(server.pid)
+          if (before !== undefined && after !== undefined && sample.total > 0) {
+            // The server's own CPU time per request: tells a slower server from a busier one.
+            sample.cpu = {
+              user: (after.user - before.user) / sample.total,
+              system: (after.system - before.system) / sample.total,
+            }
+          }
           if (sample.bad > 0) {
             throw new Error(
               `${label}/${entry.variant.id}: ${sample.bad} failed requests\n${server.stderr()}`,
@@ -206,6 +234,12 @@ export async function benchFramework({ label, variants }, issuer, tokens, log) {
             rps: median(list.map((s) => s.rps)),
             p99: median(list.map((s) => s.p99)),
             samples: list.map((s) => Math.round(s.rps)),
+            cpu: list.every((s) => s.cpu !== undefined)
+              ? {
+                  user: median(list.map((s) => s.cpu.user)),
+                  system: median(list.map((s) => s.cpu.system)),
+                }
+              : undefined,
           },
         ]),
       ),

@@ -10,7 +10,7 @@ const variant = process.env.VARIANT ?? 'bare'
 const app = express()
 const handlers = []
 
-if (variant === 'outbound-fetch') await outboundRequest('fetch')
+if (variant === 'outbound-fetch') await outboundRequest()
 if (variant === 'core-verify' || variant === 'core-verify-attach') {
   const validator = createAccessTokenValidator({ ...guardOptions, fetch: inMemoryFetch })
   await validator.ready()

@@ -10,8 +10,7 @@ const variant = process.env.VARIANT ?? 'bare'
 const app = Fastify()
 const route = { config: {} }
 
-if (variant === 'outbound-fetch') await outboundRequest('fetch')
-if (variant === 'outbound-http') await outboundRequest('http')
+if (variant === 'outbound-fetch') await outboundRequest()
 if (variant === 'hook-empty') {
   route.onRequest = (_request, _reply, done) => {
     done()

@@ -11,15 +11,7 @@ export async function inMemoryFetch(url) {
   })
 }
 
-/** One GET to the issuer's JWKS, the way a service calls any other service. */
-export async function outboundRequest(kind) {
-  const url = process.env.BENCH_JWKS_URI
-  if (kind === 'fetch') {
-    await (await fetch(url)).text()
-    return
-  }
-  const http = await import('node:http')
-  await new Promise((resolve, reject) => {
-    http.get(url, (response) => response.resume().on('end', resolve)).on('error', reject)
-  })
+/** One GET to the issuer's JWKS with fetch, the way a service calls any other service. */
+export async function outboundRequest() {
+  await (await fetch(process.env.BENCH_JWKS_URI)).text()
 }
