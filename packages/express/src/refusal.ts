@@ -19,7 +19,9 @@ export function checkErrorMode(value: unknown): ErrorMode {
 }
 
 export function rememberErrorMode(req: BearerGuardRequest, mode: ErrorMode): void {
-  modes.set(req, mode)
+  // 'respond' is what errorModeOf answers for a request it does not know, so the default mode
+  // writes nothing per request; it only overwrites what an earlier guard on the request set.
+  if (mode !== 'respond' || modes.has(req)) modes.set(req, mode)
 }
 
 export function errorModeOf(req: BearerGuardRequest): ErrorMode {

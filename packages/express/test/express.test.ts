@@ -342,6 +342,38 @@ describe('a prebuilt validator', () => {
   })
 })
 
+describe('stacked guards', () => {
+  it('refuse in the mode of the last guard that verified the request', async () => {
+    const validator = createAccessTokenValidator({ issuer: issuer.issuer, audience })
+    const seen: unknown[] = []
+    const app = frameworks[0].express()
+    app.use(bearerGuard({ validator, errors: 'next' }))
+    app.get('/respond', bearerGuard({ validator }), requireScopes('admin'), (_req, res) =>
+      res.json({}),
+    )
+    app.get('/next', requireScopes('admin'), (_req, res) => res.json({}))
+    const handler: ErrorRequestHandler = (err, _req, res, _next) => {
+      seen.push(err)
+      res.status(599).json({})
+    }
+    app.use(handler)
+    const api = await listen(app)
+    try {
+      const token = await issuer.mint({ scope: 'orders:read' })
+      // The route's own guard ('respond') comes after the app-wide one ('next'): answered here.
+      const respond = await api.request('/respond', bearer(token))
+      expect(respond.status).toBe(403)
+      expect(respond.headers.get('www-authenticate')).toContain('insufficient_scope')
+      expect(seen).toHaveLength(0)
+      // Only the app-wide guard ('next'): the refusal goes to the error handler.
+      expect((await api.request('/next', bearer(token))).status).toBe(599)
+      expect(seen).toHaveLength(1)
+    } finally {
+      await api.close()
+    }
+  })
+})
+
 describe('checks at definition time', () => {
   it('bearerGuard() lets the TypeError of bad validator options propagate', () => {
     expect(() => bearerGuard({ issuer: 'http://auth.example.com', audience })).toThrow(TypeError)
