@@ -39,7 +39,7 @@ export async function discoverJwksUri(
     const { issuer: advertised, jwks_uri: jwksUri } = document as Record<string, unknown>
     if (advertised !== issuer) {
       throw new FetchFailure(
-        `discovery document at ${url} names another issuer; expected exactly ${issuer}`,
+        `the discovery document at ${url} names the issuer ${shown(advertised)}, but the configured issuer is '${issuer}'; they must be equal exactly (OIDC Discovery §4.3, RFC 8414 §3.3)${hint(issuer, advertised)}`,
       )
     }
     if (typeof jwksUri !== 'string')
@@ -48,5 +48,22 @@ export async function discoverJwksUri(
     if (typeof checked === 'string') throw new FetchFailure(`discovered jwks_uri ${checked}`)
     return checked.href
   }
-  throw new AggregateError(failures, `discovery failed for ${issuer}`)
+  const reasons = failures.map((f) => (f instanceof Error ? f.message : String(f))).join('; ')
+  throw new AggregateError(failures, `discovery failed for ${issuer}: ${reasons}`)
+}
+
+/** An untrusted document value as a log may show it: quoted, printable ASCII, bounded. */
+function shown(value: unknown): string {
+  if (typeof value !== 'string') return value === undefined ? '(none)' : `(a ${typeof value})`
+  const text = value.replace(/[^\x20-\x7e]/g, '?')
+  return `'${text.length > 200 ? `${text.slice(0, 200)}…` : text}'`
+}
+
+/** The likeliest fix when the two differ by a trailing slash. */
+function hint(configured: string, advertised: unknown): string {
+  if (typeof advertised !== 'string') return ''
+  if (advertised === `${configured}/` || `${advertised}/` === configured) {
+    return '; the trailing slash differs: configure the issuer exactly as the document names it'
+  }
+  return ''
 }

@@ -51,9 +51,32 @@ export interface BearerGuardErrorOptions {
 }
 
 /**
- * Quotes a challenge parameter value (RFC 9110 §5.6.4 `quoted-string`): `"` and `\` are escaped,
- * and anything outside visible ASCII and space is replaced, as RFC 6750 §3 restricts the
- * characters of `error_description` and `scope`.
+ * Makes a text fit RFC 6750 §3 (and RFC 6749 §5.2): `error_description` "MUST NOT include
+ * characters outside the set %x20-21 / %x23-5B / %x5D-7E". So `"` becomes `'`, `\` becomes `/`,
+ * and anything else outside that set (controls, non-ASCII) becomes `?`. Applied to every
+ * description, our own and those an application supplies, so the challenge never needs escaping
+ * and the JSON body says the same.
+ */
+export function toRfc6750Text(value: string): string {
+  let out = ''
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if (c === 0x22) out += "'"
+    else if (c === 0x5c) out += '/'
+    else if (c >= 0x20 && c <= 0x7e) out += value.charAt(i)
+    else {
+      // One `?` per character, not per UTF-16 unit.
+      if (c >= 0xd800 && c <= 0xdbff && i + 1 < value.length) i++
+      out += '?'
+    }
+  }
+  return out
+}
+
+/**
+ * Quotes a challenge parameter value (RFC 9110 §11.2 `auth-param`, `quoted-string` form).
+ * `error_description` and `scope` never hold `"` or `\` (see {@link toRfc6750Text}); the realm
+ * is the application's and may, so the quoted-string escapes are applied to it.
  */
 function quote(value: string): string {
   let out = ''
@@ -89,7 +112,10 @@ export abstract class BearerGuardError extends Error {
   readonly [BRAND] = true
 
   protected constructor(description: string, options: BearerGuardErrorOptions = {}) {
-    super(description, options.cause === undefined ? undefined : { cause: options.cause })
+    super(
+      toRfc6750Text(description),
+      options.cause === undefined ? undefined : { cause: options.cause },
+    )
     this.realm = options.realm
   }
 

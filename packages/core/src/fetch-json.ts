@@ -76,6 +76,34 @@ async function readLimited(
  * {@link FetchFailure} (status, size, JSON) or the underlying network/abort error.
  */
 export async function fetchJson(url: string, limits: FetchLimits): Promise<FetchedJson> {
+  try {
+    return await fetchJsonOnce(url, limits)
+  } catch (error) {
+    if (error instanceof FetchFailure) throw error
+    // Network and timeout errors do not say which URL failed; a log line must.
+    throw new FetchFailure(`${url} could not be fetched: ${networkReason(error, limits)}`, {
+      cause: error,
+    })
+  }
+}
+
+/** A network or abort error in words: `connect ECONNREFUSED 127.0.0.1:4000`, `timed out…`. */
+function networkReason(error: unknown, limits: FetchLimits): string {
+  if (!(error instanceof Error)) return String(error)
+  if (error.name === 'TimeoutError' || error.name === 'AbortError') {
+    return `no complete answer within ${limits.timeout / 1000} s (fetchTimeout)`
+  }
+  const cause = error.cause
+  if (cause instanceof Error) {
+    const code = (cause as { code?: unknown }).code
+    return typeof code === 'string' && !cause.message.includes(code)
+      ? `${code} ${cause.message}`
+      : cause.message
+  }
+  return error.message
+}
+
+async function fetchJsonOnce(url: string, limits: FetchLimits): Promise<FetchedJson> {
   const signal = AbortSignal.timeout(limits.timeout)
   const expired = expiry(signal)
   const pending = limits.fetch(url, {

@@ -16,7 +16,6 @@
  * @packageDocumentation
  */
 export { createAccessTokenValidator } from './validator.js'
-export { resolveValidator } from './resolve-validator.js'
 export type { ValidatorSource } from './resolve-validator.js'
 export type { AccessTokenValidator, BearerRequest, VerifyCallback } from './validator.js'
 export type { AccessTokenValidatorOptions } from './options.js'

@@ -83,8 +83,7 @@ function malformed(description: string, realm: string): InvalidTokenError {
 }
 
 /**
- * Splits and decodes a compact JWS (RFC 7515 §7.1). Rejects JWE (five parts), unsecured and
- * detached forms, non-base64url segments, non-UTF-8, non-object JSON and duplicate members.
+ * Splits and decodes a compact JWS (RFC 7515 §7.1). Rejects JWE (five parts), detached forms, non-base64url segments, non-UTF-8, non-object JSON and duplicate members.
  */
 export function decodeJws(token: string, realm: string): DecodedJws {
   const first = token.indexOf('.')
@@ -96,8 +95,9 @@ export function decodeJws(token: string, realm: string): DecodedJws {
   const h = token.slice(0, first)
   const p = token.slice(first + 1, second)
   const s = token.slice(second + 1)
-  if (h === '' || p === '' || s === '')
-    throw malformed('The access token is not a signed JWT', realm)
+  // An empty signature is decoded (to nothing) rather than refused here: an unsecured JWS
+  // (`alg: none`, RFC 7519 §6) must be refused for its algorithm, with the code that says so.
+  if (h === '' || p === '') throw malformed('The access token is not a signed JWT', realm)
 
   const headerBytes = decodeSegment(h)
   const header = headerBytes && parseJsonObject(headerBytes)

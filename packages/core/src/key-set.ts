@@ -28,6 +28,27 @@ export interface RemoteKeySetSettings {
   readonly retryAfter: number
   readonly realm: string
   readonly clock: () => number
+  /** Told once per failure episode: the first failed load after start-up or a success. */
+  readonly onFailure?: ((failure: KeySetFailure) => void) | undefined
+}
+
+/**
+ * A key-set failure episode began: the first failed discovery or JWKS load since start-up or since
+ * the last success. Further failures of the same episode are not reported again.
+ */
+export interface KeySetFailure {
+  /** The configured issuer. */
+  readonly issuer: string
+  /**
+   * One line to log: the issuer, the cause (with expected and actual values where there are any,
+   * e.g. the configured and the discovered issuer) and what requests get meanwhile. Never holds
+   * token content.
+   */
+  readonly message: string
+  /** True while keys loaded earlier are still served (within `staleIfError`); else requests get 503. */
+  readonly servingStaleKeys: boolean
+  /** The underlying error. */
+  readonly error: unknown
 }
 
 interface KeyEntry {
@@ -235,10 +256,31 @@ export class RemoteKeySet {
       if (fetchErrorChannel.hasSubscribers) {
         fetchErrorChannel.publish({ issuer, reason, durationMs: clock() - started, error })
       }
+      if (this.#failures === 0) this.#reportFailure(error)
       this.#failures += 1
       const backoff = Math.min(MAX_BACKOFF, 1000 * 2 ** (this.#failures - 1))
       this.#nextAttemptAt = this.#s.clock() + backoff
       throw this.#unavailable(error, this.#s.retryAfter / 1000)
+    }
+  }
+
+  #reportFailure(error: unknown): void {
+    const { onFailure, issuer, clock } = this.#s
+    if (onFailure === undefined) return
+    const stale = this.#entries !== undefined && clock() - this.#loadedAt < this.#hardAge
+    const cause = error instanceof Error ? error.message : String(error)
+    const meanwhile = stale
+      ? 'the keys loaded earlier stay in use meanwhile (staleIfError)'
+      : 'requests get 503 until they can be obtained'
+    try {
+      onFailure({
+        issuer,
+        message: `bearer-guard: cannot obtain the signing keys of issuer '${issuer}': ${cause}; ${meanwhile}`,
+        servingStaleKeys: stale,
+        error,
+      })
+    } catch {
+      // A throwing logger must not turn a 503 into something else.
     }
   }
 

@@ -1,5 +1,6 @@
 import { createSecretKey, type KeyObject } from 'node:crypto'
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isSupportedAlgorithm } from './algorithms.js'
+import { assertKnownOptions } from './option-names.js'
 import { assertSecureUrl } from './url.js'
 
 /**
@@ -42,8 +43,18 @@ export interface AccessTokenValidatorOptions {
    * Default: none (only `exp` limits the lifetime).
    */
   readonly maxTokenAge?: number
-  /** Claims that must be present in every token, beyond `iss`, `aud` and `exp`. Default: none. */
+  /**
+   * Claims that must be present (own members of the payload, not `null`) in every token, beyond
+   * `iss`, `aud` and `exp`. Default: none.
+   */
   readonly requiredClaims?: readonly string[]
+  /**
+   * Accept access tokens that carry a `nonce` claim. OpenID Connect puts `nonce` in ID tokens
+   * (OIDC Core §2), so by default a token with one is refused as an ID token; a few providers copy
+   * the authentication request's nonce into access tokens too. `at_hash`, `c_hash`, `s_hash` and
+   * Keycloak's `typ: 'ID'` claim are refused whatever this says. Default: `false`.
+   */
+  readonly allowNonce?: boolean
   /**
    * Strict RFC 9068 mode: `typ` must be `at+jwt` and `iss`, `exp`, `aud`, `sub`, `client_id`,
    * `iat` and `jti` must be present. Default: `false` (a present `typ` must still be an
@@ -77,7 +88,7 @@ export interface AccessTokenValidatorOptions {
    * @remarks Security: keys fetched over plain HTTP can be replaced by anyone on the path.
    */
   readonly allowInsecureHttp?: boolean
-  /** Timeout of each discovery or JWKS request, in milliseconds. Default: `5000`. */
+  /** Timeout of each discovery or JWKS request, headers and body, in seconds. Default: `5`. */
   readonly fetchTimeout?: number
   /** Largest accepted discovery or JWKS response body, in bytes. Default: `262144` (256 KiB). */
   readonly maxResponseSize?: number
@@ -119,6 +130,39 @@ export interface AccessTokenValidatorOptions {
   readonly fetch?: typeof globalThis.fetch
 }
 
+/** Every option of {@link AccessTokenValidatorOptions}; the compiler keeps it complete. */
+const OPTION_NAMES: Readonly<Record<keyof AccessTokenValidatorOptions, true>> = {
+  issuer: true,
+  audience: true,
+  jwksUri: true,
+  algorithms: true,
+  secret: true,
+  clockTolerance: true,
+  maxTokenAge: true,
+  requiredClaims: true,
+  allowNonce: true,
+  strict: true,
+  scopeClaims: true,
+  realm: true,
+  maxTokenLength: true,
+  allowFormBody: true,
+  allowQuery: true,
+  allowInsecureHttp: true,
+  fetchTimeout: true,
+  maxResponseSize: true,
+  keySetMaxAge: true,
+  keySetMinAge: true,
+  staleIfError: true,
+  unknownKeyCooldown: true,
+  retryAfter: true,
+  tokenCache: true,
+  clock: true,
+  fetch: true,
+}
+
+/** The names of every validator option, for adapters that accept them beside their own. */
+export const VALIDATOR_OPTION_NAMES: ReadonlySet<string> = new Set(Object.keys(OPTION_NAMES))
+
 /** Options after defaults and checks; internal. */
 export interface ResolvedOptions {
   readonly issuer: string
@@ -129,6 +173,7 @@ export interface ResolvedOptions {
   readonly clockTolerance: number
   readonly maxTokenAge: number | undefined
   readonly requiredClaims: readonly string[]
+  readonly allowNonce: boolean
   readonly strict: boolean
   readonly scopeClaims: readonly string[]
   readonly realm: string
@@ -136,6 +181,7 @@ export interface ResolvedOptions {
   readonly allowFormBody: boolean
   readonly allowQuery: boolean
   readonly allowInsecureHttp: boolean
+  /** In milliseconds. */
   readonly fetchTimeout: number
   readonly maxResponseSize: number
   readonly keySetMaxAge: number
@@ -151,6 +197,28 @@ export interface ResolvedOptions {
 
 function fail(message: string): never {
   throw new TypeError(`bearer-guard: ${message}`)
+}
+
+/**
+ * RFC 8414 §2: an issuer identifier has no query and no fragment. A discovery URL given as the
+ * issuer is the commonest mistake of all: say so, with the identifier to use instead.
+ */
+function assertIssuerIdentifier(issuer: string): void {
+  if (issuer.includes('?') || issuer.includes('#')) {
+    fail(`"issuer" must not have a query or fragment component (RFC 8414 §2): ${issuer}`)
+  }
+  if (issuer.includes('/.well-known/')) {
+    const url = new URL(issuer)
+    const path = url.pathname
+    const at = path.indexOf('/.well-known/')
+    // OIDC puts .well-known after the issuer's path, RFC 8414 between host and path.
+    const rest = path.slice(at + '/.well-known/'.length)
+    const suffix = rest.includes('/') ? rest.slice(rest.indexOf('/')) : ''
+    const identifier = `${url.origin}${path.slice(0, at)}${suffix}`
+    fail(
+      `"issuer" is a discovery URL, not an issuer identifier; use the discovery document's "issuer" value (probably ${identifier})`,
+    )
+  }
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
@@ -189,10 +257,12 @@ function tokenCacheSize(value: AccessTokenValidatorOptions['tokenCache']): numbe
 export function resolveOptions(options: AccessTokenValidatorOptions): ResolvedOptions {
   if (typeof options !== 'object' || (options as unknown) === null)
     fail('options must be an object')
+  assertKnownOptions(options, VALIDATOR_OPTION_NAMES, 'createAccessTokenValidator()')
   const { issuer } = options
   if (typeof issuer !== 'string' || issuer === '') fail('"issuer" is required')
   const allowInsecureHttp = options.allowInsecureHttp === true
   assertSecureUrl('issuer', issuer, allowInsecureHttp)
+  assertIssuerIdentifier(issuer)
   if (options.jwksUri !== undefined) assertSecureUrl('jwksUri', options.jwksUri, allowInsecureHttp)
 
   const audiences = stringList('audience', options.audience, [])
@@ -245,6 +315,7 @@ export function resolveOptions(options: AccessTokenValidatorOptions): ResolvedOp
         ? undefined
         : positive('maxTokenAge', options.maxTokenAge, 0),
     requiredClaims,
+    allowNonce: options.allowNonce === true,
     strict: options.strict === true,
     scopeClaims,
     realm: options.realm ?? (audiences[0] as string),
@@ -252,7 +323,7 @@ export function resolveOptions(options: AccessTokenValidatorOptions): ResolvedOp
     allowFormBody: options.allowFormBody === true,
     allowQuery: options.allowQuery === true,
     allowInsecureHttp,
-    fetchTimeout: positive('fetchTimeout', options.fetchTimeout, 5000),
+    fetchTimeout: positive('fetchTimeout', options.fetchTimeout, 5) * 1000,
     maxResponseSize: positive('maxResponseSize', options.maxResponseSize, 262_144),
     keySetMaxAge: positive('keySetMaxAge', options.keySetMaxAge, 600),
     keySetMinAge: nonNegative('keySetMinAge', options.keySetMinAge, 60),

@@ -32,15 +32,18 @@ export interface AccessPolicy<Claims extends AccessTokenClaims = AccessTokenClai
 
 const DEFINED = new WeakSet<object>()
 
+/** RFC 6749 §3.3 `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, as RFC 6750 §3 `scope` needs. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
+
 function scopeList(name: string, value: unknown): readonly string[] | undefined {
   if (value === undefined) return undefined
   if (
     !Array.isArray(value) ||
     value.length === 0 ||
-    value.some((s) => typeof s !== 'string' || s === '' || /[\s"\\]/.test(s))
+    value.some((s) => typeof s !== 'string' || !SCOPE_TOKEN.test(s))
   ) {
     throw new TypeError(
-      `bearer-guard: policy "${name}" must be a non-empty array of scope tokens (no spaces, quotes or backslashes)`,
+      `bearer-guard: policy "${name}" must be a non-empty array of scope tokens (RFC 6749 §3.3: visible ASCII except quotes and backslashes, no spaces)`,
     )
   }
   return Object.freeze([...(value as string[])])

@@ -36,8 +36,11 @@ export interface AccessTokenClaims {
   nbf?: number
   /** Unique token identifier. */
   jti?: string
-  /** Space-separated scopes (RFC 8693 §4.2, RFC 9068 §2.2.3). */
-  scope?: string
+  /**
+   * Granted scopes: space-separated (RFC 8693 §4.2, RFC 9068 §2.2.3), or an array of strings as
+   * some servers send them. Read {@link VerifiedAccessToken.scopes} rather than this.
+   */
+  scope?: string | string[]
   /** Any other claim, unverified in meaning but covered by the signature. */
   [claim: string]: unknown
 }

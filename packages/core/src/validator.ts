@@ -5,7 +5,7 @@ import { verifyChannel, type VerifyEvent } from './diagnostics.js'
 import { InvalidTokenError, isBearerGuardError } from './errors.js'
 import { checkSyntax, extractToken } from './extract.js'
 import { decodeJws, type DecodedJws } from './jws.js'
-import { RemoteKeySet } from './key-set.js'
+import { RemoteKeySet, type KeySetFailure } from './key-set.js'
 import { resolveOptions, type AccessTokenValidatorOptions } from './options.js'
 import { createResult } from './result.js'
 import { TokenCache, type ValidityWindow } from './token-cache.js'
@@ -80,6 +80,13 @@ export interface AccessTokenValidator {
   readonly allowFormBody: boolean
 }
 
+/**
+ * Where a validator keeps the listeners of `onKeySetFailure` (adapter subpath). A global symbol, so
+ * an adapter and an application with two installed copies of core still meet.
+ * @internal
+ */
+export const KEYSET_FAILURE_LISTENERS = Symbol.for('bearer-guard.keyset-failure-listeners')
+
 /** `typ` values of access tokens (RFC 9068 §2.1), compared case-insensitively. */
 const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt', 'jwt', 'application/jwt'])
 const STRICT_TYPES = new Set(['at+jwt', 'application/at+jwt'])
@@ -107,6 +114,7 @@ export function createAccessTokenValidator(
 ): AccessTokenValidator {
   const o = resolveOptions(options)
   const { realm, clock } = o
+  const failureListeners = new Set<(failure: KeySetFailure) => void>()
   const keySet =
     o.secret === undefined
       ? new RemoteKeySet({
@@ -121,6 +129,9 @@ export function createAccessTokenValidator(
           retryAfter: o.retryAfter * 1000,
           realm,
           clock,
+          onFailure: (failure) => {
+            for (const listener of failureListeners) listener(failure)
+          },
         })
       : undefined
   const secretKeys: readonly KeyObject[] = o.secret === undefined ? [] : [o.secret]
@@ -151,6 +162,9 @@ export function createAccessTokenValidator(
         'The access token is signed with an algorithm that is not accepted',
       )
     }
+    if (jws.signature.length === 0) {
+      throw invalid('ERR_TOKEN_MALFORMED', 'The access token is not a signed JWT')
+    }
     if (crit !== undefined) {
       throw invalid(
         'ERR_TOKEN_CRIT_UNSUPPORTED',
@@ -161,7 +175,7 @@ export function createAccessTokenValidator(
       throw invalid('ERR_TOKEN_MALFORMED', 'Unencoded-payload tokens are not accepted')
     }
     if (kid !== undefined && typeof kid !== 'string') {
-      throw invalid('ERR_TOKEN_MALFORMED', 'The "kid" header parameter is not a string')
+      throw invalid('ERR_TOKEN_MALFORMED', "The 'kid' header parameter is not a string")
     }
     if (typ !== undefined) {
       const allowed = o.strict ? STRICT_TYPES : ACCESS_TOKEN_TYPES
@@ -215,16 +229,17 @@ export function createAccessTokenValidator(
 
   /** The time claims as instants, so a cache hit compares numbers instead of re-checking claims. */
   function validityWindow({ exp, nbf, iat }: AccessTokenClaims): ValidityWindow {
+    // The same bounds checkClaims applies, as instants: nbf and iat (never in the future beyond
+    // the tolerance), exp, and iat + maxTokenAge.
     const tolerance = o.clockTolerance
-    const maxAge = iat === undefined ? undefined : o.maxTokenAge
     const notBefore = nbf === undefined ? -Infinity : (nbf - tolerance) * 1000
-    if (maxAge === undefined || iat === undefined) {
-      return { from: notBefore, before: (exp + tolerance) * 1000, until: Infinity }
-    }
+    const issued = iat === undefined ? -Infinity : (iat - tolerance) * 1000
+    const maxAge = o.maxTokenAge
     return {
-      from: Math.max(notBefore, (iat - tolerance) * 1000),
+      from: Math.max(notBefore, issued),
       before: (exp + tolerance) * 1000,
-      until: (iat + maxAge + tolerance) * 1000,
+      until:
+        maxAge === undefined || iat === undefined ? Infinity : (iat + maxAge + tolerance) * 1000,
     }
   }
 
@@ -367,6 +382,7 @@ export function createAccessTokenValidator(
   }
 
   return Object.freeze({
+    [KEYSET_FAILURE_LISTENERS]: failureListeners,
     realm,
     allowFormBody: o.allowFormBody,
     verify,

@@ -19,17 +19,19 @@ describe('errors render RFC 6750 challenges and bodies', () => {
     expect(new MissingCredentialsError().challenge).toBe('Bearer')
   })
 
-  it('renders error, error_description and scope, quoting and escaping values', () => {
+  it('renders error, error_description and scope; replaces " and \\ in descriptions, which RFC 6750 §3 forbids even escaped (issue 9, item 1)', () => {
     const error = new InsufficientScopeError('needs "a" \\ b', ['orders:write', 'orders:admin'], {
       realm: 'my "api"',
     })
+    // The realm is a quoted-string auth-param (RFC 9110 §11.2) and may be escaped; the
+    // description may not hold the characters at all.
     expect(error.challenge).toBe(
-      'Bearer realm="my \\"api\\"", error="insufficient_scope", error_description="needs \\"a\\" \\\\ b", scope="orders:write orders:admin"',
+      'Bearer realm="my \\"api\\"", error="insufficient_scope", error_description="needs \'a\' / b", scope="orders:write orders:admin"',
     )
     expect(error.status).toBe(403)
     expect(JSON.parse(JSON.stringify(error))).toEqual({
       error: 'insufficient_scope',
-      error_description: 'needs "a" \\ b',
+      error_description: "needs 'a' / b",
     })
   })
 

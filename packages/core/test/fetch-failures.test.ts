@@ -183,7 +183,7 @@ describe('fetch failures with no keys cached: 503 with Retry-After', () => {
 
   it('a JWKS that never answers → 503 within roughly fetchTimeout', async () => {
     const started = Date.now()
-    await expectFaultUnavailable({ kind: 'hang' }, { fetchTimeout: 200 })
+    await expectFaultUnavailable({ kind: 'hang' }, { fetchTimeout: 0.2 })
     expect(Date.now() - started).toBeLessThan(3_000)
   })
 
@@ -193,7 +193,7 @@ describe('fetch failures with no keys cached: 503 with Retry-After', () => {
       issuer: issuer.issuer,
       audience: AUDIENCE,
       clock: clock.now,
-      fetchTimeout: 200,
+      fetchTimeout: 0.2,
     })
     const started = Date.now()
     await expectUnavailable(validator.verify(await issuer.mint()))
@@ -211,7 +211,7 @@ describe('fetch failures with no keys cached: 503 with Retry-After', () => {
       const { port } = stalling.address() as AddressInfo
       const started = Date.now()
       await expectUnavailable(
-        direct({ jwksUri: `http://127.0.0.1:${port}/jwks`, fetchTimeout: 200 }).verify(
+        direct({ jwksUri: `http://127.0.0.1:${port}/jwks`, fetchTimeout: 0.2 }).verify(
           await issuer.mint(),
         ),
       )
@@ -230,13 +230,13 @@ describe('fetch failures with no keys cached: 503 with Retry-After', () => {
   // (or whose body is not tied to it) left the single in-flight load pending forever, and with it
   // every request waiting on the key set.
   it('enforces fetchTimeout even when a custom fetch ignores the abort signal', async () => {
-    const neverAnswers = direct({ fetchTimeout: 200, fetch: () => new Promise<Response>(() => {}) })
+    const neverAnswers = direct({ fetchTimeout: 0.2, fetch: () => new Promise<Response>(() => {}) })
     let started = Date.now()
     await expectUnavailable(neverAnswers.verify(await issuer.mint()))
     expect(Date.now() - started).toBeLessThan(3_000)
 
     const stalledBody = direct({
-      fetchTimeout: 200,
+      fetchTimeout: 0.2,
       fetch: () =>
         Promise.resolve(
           new Response(

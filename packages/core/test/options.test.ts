@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
+import { resolveValidator } from '../src/adapter.js'
 import {
   createAccessTokenValidator,
-  resolveValidator,
   type AccessTokenValidatorOptions,
   type ValidatorSource,
 } from '../src/index.js'
@@ -69,12 +69,13 @@ describe('options are checked once, at construction', () => {
 })
 
 describe('resolveValidator: the one place adapters turn their options into a validator', () => {
-  it('builds from options, ignoring the adapter’s own members', () => {
-    const validator = resolveValidator({
-      ...ok,
-      allowFormBody: true,
-      errors: 'next',
-    } as AccessTokenValidatorOptions)
+  const express = { where: 'bearerGuard()', options: ['errors', 'logger'] }
+
+  it('builds from options, passing the adapter’s own members on to nobody', () => {
+    const validator = resolveValidator(
+      { ...ok, allowFormBody: true, errors: 'next' } as AccessTokenValidatorOptions,
+      express,
+    )
     expect(validator.realm).toBe('api')
     expect(validator.allowFormBody).toBe(true)
     expect(resolveValidator(ok).allowFormBody).toBe(false)
@@ -91,5 +92,65 @@ describe('resolveValidator: the one place adapters turn their options into a val
     )
     expect(() => resolveValidator(null as unknown as ValidatorSource)).toThrow(/must be an object/)
     expect(() => resolveValidator({ issuer: ok.issuer } as ValidatorSource)).toThrow(/audience/)
+  })
+})
+
+describe('unknown options are refused, naming the closest known one (issue 9, item 10)', () => {
+  it('refuses a misspelt validator option at construction with a suggestion', () => {
+    expect(make({ clockTolerence: 60 } as never)).toThrow(
+      /createAccessTokenValidator\(\) has no option 'clockTolerence'; did you mean 'clockTolerance'\?/,
+    )
+    // A misspelt audience says it is misspelt, not merely that "audience" is required.
+    expect(() =>
+      createAccessTokenValidator({ issuer: ok.issuer, audiance: 'api' } as never),
+    ).toThrow(/'audiance'; did you mean 'audience'/)
+    expect(make({ jwksURI: 'https://x.example/jwks' } as never)).toThrow(/did you mean 'jwksUri'/)
+  })
+
+  it('names no suggestion when nothing is close', () => {
+    expect(make({ colour: 'blue' } as never)).toThrow(/has no option 'colour'$/)
+  })
+
+  it('an adapter refuses keys that are neither its own nor the validator’s', () => {
+    const fastify = { where: 'the bearerGuard plugin', options: ['errors', 'protect', 'hook'] }
+    expect(() => resolveValidator({ ...ok, protcet: 'none' } as never, fastify)).toThrow(
+      /the bearerGuard plugin has no option 'protcet'; did you mean 'protect'\?/,
+    )
+    expect(() => resolveValidator({ ...ok, clockTolerence: 1 } as never, fastify)).toThrow(
+      /did you mean 'clockTolerance'/,
+    )
+    const prebuilt = createAccessTokenValidator(ok)
+    expect(() =>
+      resolveValidator({ validator: prebuilt, protcet: 'none' } as never, fastify),
+    ).toThrow(/did you mean 'protect'/)
+    expect(resolveValidator({ validator: prebuilt, protect: 'none' } as never, fastify)).toBe(
+      prebuilt,
+    )
+  })
+})
+
+describe('issuer identifiers (issue 9, items 6 and 8)', () => {
+  it('refuses an issuer with a query or a fragment (RFC 8414 §2)', () => {
+    expect(make({ issuer: 'https://issuer.example/?tenant=a' })).toThrow(
+      /query or fragment.*RFC 8414 §2/,
+    )
+    expect(make({ issuer: 'https://issuer.example/#x' })).toThrow(/query or fragment/)
+    expect(make({ issuer: 'https://issuer.example/?' })).toThrow(/query or fragment/)
+  })
+
+  it('refuses a discovery URL given as the issuer, naming the identifier to use', () => {
+    expect(
+      make({ issuer: 'https://issuer.example/realms/a/.well-known/openid-configuration' }),
+    ).toThrow(/discovery URL.*probably https:\/\/issuer\.example\/realms\/a\)/)
+    expect(
+      make({ issuer: 'https://issuer.example/.well-known/oauth-authorization-server/tenant' }),
+    ).toThrow(/probably https:\/\/issuer\.example\/tenant\)/)
+  })
+})
+
+describe('durations are in seconds everywhere (issue 9, item 10)', () => {
+  it('fetchTimeout is in seconds: fractions allowed, 0 refused', () => {
+    expect(make({ fetchTimeout: 0.25 })).not.toThrow()
+    expect(make({ fetchTimeout: 0 })).toThrow(/greater than 0/)
   })
 })

@@ -56,14 +56,16 @@ describe('verify: header, signature and claim checks', () => {
     await issuer.close()
   })
 
-  it('refuses alg "none" in any casing, even when listed nowhere', async () => {
+  it('refuses alg "none" in any casing, even when listed nowhere, as ERR_TOKEN_ALG_NOT_ALLOWED with an empty signature too (issue 9, item 7)', async () => {
     const validator = make()
     for (const alg of ['none', 'None', 'NONE', 'nOnE']) {
+      // RFC 7519 §6.1: an unsecured JWT has an empty signature; the README lists its code.
       const token = encodeToken({
         header: { alg, typ: 'at+jwt' },
         payload: { iss: issuer.issuer, aud: AUDIENCE, exp: now / 1000 + 60 },
       })
-      await expectInvalid(validator.verify(token), 'ERR_TOKEN_MALFORMED')
+      expect(token.endsWith('.')).toBe(true)
+      await expectInvalid(validator.verify(token), 'ERR_TOKEN_ALG_NOT_ALLOWED')
       const signed = encodeToken({
         header: { alg, typ: 'at+jwt' },
         payload: { iss: issuer.issuer, aud: AUDIENCE, exp: now / 1000 + 60 },
@@ -237,7 +239,29 @@ describe('verify: header, signature and claim checks', () => {
       aged.verify(await issuer.mint({ iat: undefined })),
       'ERR_TOKEN_CLAIM_INVALID',
     )
-    await expectInvalid(aged.verify(await issuer.mint({ iat: t + 600 })), 'ERR_TOKEN_CLAIM_INVALID')
+    await expectInvalid(aged.verify(await issuer.mint({ iat: t + 600 })), 'ERR_TOKEN_NOT_YET_VALID')
+  })
+
+  it('refuses an iat in the future beyond the clock tolerance without maxTokenAge (issue 9, item 5; RFC 7519 §4.1.6)', async () => {
+    const t = Math.floor(now / 1000)
+    for (const cache of [undefined, false] as const) {
+      const validator = make({ clockTolerance: 5, ...(cache === false && { tokenCache: false }) })
+      expect(await validator.verify(await issuer.mint({ iat: t + 5 }))).toBeTruthy()
+      await expectInvalid(
+        validator.verify(await issuer.mint({ iat: t + 6 })),
+        'ERR_TOKEN_NOT_YET_VALID',
+      )
+    }
+  })
+
+  it('a cached token whose iat was within the tolerance stays valid; the cache honours iat like the checks (issue 9, item 5)', async () => {
+    let clock = now
+    const t = Math.floor(now / 1000)
+    const validator = make({ clockTolerance: 5, clock: () => clock })
+    const token = await issuer.mint({ iat: t + 5, exp: t + 60 })
+    expect(await validator.verify(token)).toBeTruthy()
+    clock += 1000
+    expect(await validator.verify(token)).toBeTruthy()
   })
 
   it('requires the exact issuer', async () => {

@@ -1,0 +1,53 @@
+/**
+ * `@bearer-guard/core/adapter`: what framework adapters (ours, or one you write) need beyond the
+ * public API: turning options into a validator, reporting key-set failures through the framework's
+ * logger, and recognising CORS preflights. Applications do not need this subpath.
+ *
+ * @packageDocumentation
+ */
+import type { KeySetFailure } from './key-set.js'
+import { KEYSET_FAILURE_LISTENERS, type AccessTokenValidator } from './validator.js'
+
+export { resolveValidator } from './resolve-validator.js'
+export type { AdapterOptionNames, ValidatorSource } from './resolve-validator.js'
+export { VALIDATOR_OPTION_NAMES } from './options.js'
+export { assertKnownOptions } from './option-names.js'
+export type { KeySetFailure } from './key-set.js'
+
+/**
+ * Calls `listener` once per key-set failure episode of `validator` (the first failed discovery or
+ * JWKS load since start-up or since the last success), so an adapter can log it through its
+ * framework's logger. Nothing is reported for a validator that uses a shared secret.
+ *
+ * @returns A function that removes the listener.
+ */
+export function onKeySetFailure(
+  validator: AccessTokenValidator,
+  listener: (failure: KeySetFailure) => void,
+): () => void {
+  const listeners = (validator as unknown as Record<symbol, unknown>)[KEYSET_FAILURE_LISTENERS]
+  if (!(listeners instanceof Set)) return () => undefined
+  const set = listeners as Set<(failure: KeySetFailure) => void>
+  set.add(listener)
+  return () => {
+    set.delete(listener)
+  }
+}
+
+/** Request headers as Node and the frameworks keep them (lower-case names). */
+type Headers = Readonly<Record<string, string | readonly string[] | undefined>>
+
+/**
+ * True for a CORS preflight request: `OPTIONS` with `Origin` and `Access-Control-Request-Method`
+ * (Fetch standard, "CORS-preflight request"), and no `Authorization`: browsers never send
+ * credentials on a preflight, so a guard must let it through to the CORS handler instead of
+ * answering 401. An `OPTIONS` request that does carry credentials is verified as usual.
+ */
+export function isCorsPreflight(method: string | undefined, headers: Headers): boolean {
+  return (
+    method === 'OPTIONS' &&
+    headers.origin !== undefined &&
+    headers['access-control-request-method'] !== undefined &&
+    headers.authorization === undefined
+  )
+}
