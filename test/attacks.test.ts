@@ -402,7 +402,7 @@ describe.each(examples)('hostile input: $name', (example) => {
     ['client_id as an object', { client_id: { id: 'test-client' } }],
     ['jti as a number', { jti: 7 }],
     ['scope as an object', { scope: { 'orders:read': true } }],
-    ['scope as an array', { scope: ['orders:read'] }],
+    ['scope as an array holding a number', { scope: ['orders:read', 1] }],
     ['scp as a number', { scp: 1 }],
     ['scp as an array holding an object', { scp: ['orders:read', {}] }],
   ])('claims of the wrong type are refused even when validly signed: %s', async (_what, extra) => {

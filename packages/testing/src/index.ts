@@ -4,7 +4,9 @@
  * @packageDocumentation
  */
 export { createTestIssuer } from './issuer.js'
-export type { RotateOptions, TestIssuer, TestIssuerOptions } from './issuer.js'
+export type { RotateOptions, TestIssuer } from './issuer.js'
+export type { TestIssuerOptions } from './issuer-options.js'
+export type { TestClient, TestClientOptions, TokenEndpointAuthMethod } from './clients.js'
 export type { MintOptions } from './mint.js'
 export { generateTestKey } from './keys.js'
 export type { GenerateKeyOptions, PublishedJwk, TestKey } from './keys.js'

@@ -1,39 +1,18 @@
-import { assertTestAlgorithm } from './algorithms.js'
 import type { TestAlgorithm } from './algorithms.js'
+import { createClient } from './clients.js'
+import type { TestClient, TestClientOptions } from './clients.js'
 import { assertFault } from './faults.js'
 import type { Fault, FaultEndpoint } from './faults.js'
+import { addClient, resolveIssuerOptions } from './issuer-options.js'
+import type { TestIssuerOptions } from './issuer-options.js'
 import { generateTestKey } from './keys.js'
 import type { GenerateKeyOptions, TestKey } from './keys.js'
 import { mintToken } from './mint.js'
 import type { MintOptions } from './mint.js'
-import { startServer } from './server.js'
+import { json, startServer } from './server.js'
 import type { Reply, RequestCounts, Route } from './server.js'
-
-/** Options of {@link createTestIssuer}. All are optional. */
-export interface TestIssuerOptions {
-  /** Algorithm of the first key and the default of `rotate` and `generateKey`. Default `'RS256'`. */
-  readonly algorithm?: TestAlgorithm
-  /**
-   * Issuer path: `'/tenant-a'` gives the issuer `http://127.0.0.1:PORT/tenant-a`. Must start with
-   * `/` and not end with `/`. Default `''` (the issuer is `http://127.0.0.1:PORT`, no trailing
-   * slash).
-   */
-  readonly path?: string
-  /**
-   * Which discovery documents are served: OpenID Connect (`issuer + '/.well-known/openid-configuration'`),
-   * RFC 8414 OAuth (`origin + '/.well-known/oauth-authorization-server' + path`), both or none.
-   * Default `'both'`.
-   */
-  readonly discovery?: 'openid' | 'oauth' | 'both' | 'none'
-  /** `aud` of minted tokens. Default `'https://api.example.com'`. */
-  readonly audience?: string | readonly string[]
-  /** Lifetime of minted tokens (`exp - iat`), in seconds. Default `300`. */
-  readonly tokenLifetime?: number
-  /** TCP port, always on 127.0.0.1. Default `0` (a free port chosen by the system). */
-  readonly port?: number
-  /** The current time in milliseconds since the epoch, for `iat` and `exp`. Default `Date.now`. */
-  readonly clock?: () => number
-}
+import { handleTokenRequest } from './token-endpoint.js'
+import type { TokenEndpointContext } from './token-endpoint.js'
 
 /** Options of {@link TestIssuer.rotate}. */
 export interface RotateOptions {
@@ -43,7 +22,10 @@ export interface RotateOptions {
   readonly keepOld?: boolean
 }
 
-/** A running in-process OAuth 2.0 authorization server: discovery, JWKS and token minting. */
+/**
+ * A running in-process OAuth 2.0 authorization server: discovery, JWKS, a token endpoint and token
+ * minting.
+ */
 export interface TestIssuer {
   /** The issuer identifier (`iss` of minted tokens): `url + path`. */
   readonly issuer: string
@@ -51,6 +33,12 @@ export interface TestIssuer {
   readonly url: string
   /** The JWKS URL, `issuer + '/jwks'`. */
   readonly jwksUri: string
+  /**
+   * The token endpoint, `issuer + '/token'` (the discovery documents' `token_endpoint`): the
+   * `client_credentials` grant (RFC 6749 §4.4) for the registered clients, authenticated by
+   * `client_secret_basic` or `client_secret_post`, with `scope` and RFC 8707 `resource`.
+   */
+  readonly tokenEndpoint: string
   /**
    * The discovery document URLs. Both are listed whatever the `discovery` option; only the
    * enabled ones are served (the others answer 404).
@@ -79,6 +67,21 @@ export interface TestIssuer {
    * Default algorithm: the issuer's `algorithm` option.
    */
   generateKey(algorithm?: TestAlgorithm, options?: GenerateKeyOptions): Promise<TestKey>
+  /**
+   * Registers a client of the token endpoint, from now on; returns it with its defaults applied.
+   *
+   * @throws TypeError when an option is invalid or unknown, or a client with this `clientId`
+   *   exists.
+   * @example
+   * ```ts
+   * const client = issuer.registerClient({
+   *   clientId: 'billing',
+   *   clientSecret: 's3cret',
+   *   scope: 'orders:read orders:write',
+   * })
+   * ```
+   */
+  registerClient(options: TestClientOptions): TestClient
   /** Publishes `key` in the JWKS (replacing a published key with the same `kid`). */
   publishKey(key: TestKey): void
   /** Removes the key with this `kid` from the JWKS (the active key stays active if removed). */
@@ -96,23 +99,14 @@ export interface TestIssuer {
   close(): Promise<void>
 }
 
-function optionError(message: string): never {
-  throw new TypeError(`createTestIssuer(): ${message}`)
-}
-
-function json(status: number, value: unknown, headers: Record<string, string> = {}): Reply {
-  return {
-    status,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(value),
-  }
-}
-
 /**
  * Starts a real OAuth 2.0 issuer on 127.0.0.1: discovery documents (OpenID Connect and RFC 8414),
- * a JWKS, token minting, key rotation, request counters and fault injection.
+ * a JWKS, a `client_credentials` token endpoint, token minting, key rotation, request counters
+ * and fault injection.
  *
  * Close it when done (`afterAll(() => issuer.close())`).
+ *
+ * @throws TypeError when an option is invalid or unknown.
  *
  * @example
  * ```ts
@@ -128,38 +122,23 @@ function json(status: number, value: unknown, headers: Record<string, string> = 
  * const { claims } = await validator.verify(token)
  * await issuer.close()
  * ```
+ * @example Getting a token the way a service does (client credentials, RFC 6749 §4.4)
+ * ```ts
+ * const issuer = await createTestIssuer({
+ *   clients: [{ clientId: 'billing', clientSecret: 's3cret', scope: 'orders:read' }],
+ * })
+ * const response = await fetch(issuer.tokenEndpoint, {
+ *   method: 'POST',
+ *   headers: { authorization: `Basic ${btoa('billing:s3cret')}` },
+ *   body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'orders:read' }),
+ * })
+ * const { access_token } = (await response.json()) as { access_token: string }
+ * ```
  */
 export async function createTestIssuer(options: TestIssuerOptions = {}): Promise<TestIssuer> {
-  const algorithm = options.algorithm ?? 'RS256'
-  assertTestAlgorithm('createTestIssuer(): algorithm', algorithm)
-  const path = options.path ?? ''
-  if (typeof path !== 'string' || (path !== '' && (!path.startsWith('/') || path.endsWith('/')))) {
-    optionError('path must be "" or start with "/" and not end with "/"')
-  }
-  if (/[?#\s]/.test(path)) optionError('path must not contain "?", "#" or white space')
-  const discovery = options.discovery ?? 'both'
-  if (!['openid', 'oauth', 'both', 'none'].includes(discovery)) {
-    optionError('discovery must be "openid", "oauth", "both" or "none"')
-  }
-  const audience = options.audience ?? 'https://api.example.com'
-  const audiences: readonly unknown[] = typeof audience === 'string' ? [audience] : audience
-  if (
-    !Array.isArray(audiences) ||
-    audiences.length === 0 ||
-    audiences.some((entry) => typeof entry !== 'string' || entry === '')
-  ) {
-    optionError('audience must be a non-empty string or an array of them')
-  }
-  const tokenLifetime = options.tokenLifetime ?? 300
-  if (typeof tokenLifetime !== 'number' || !Number.isFinite(tokenLifetime)) {
-    optionError('tokenLifetime must be a finite number of seconds')
-  }
-  const port = options.port ?? 0
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    optionError('port must be an integer from 0 to 65535')
-  }
-  const clock = options.clock ?? Date.now
-  if (typeof clock !== 'function') optionError('clock must be a function returning milliseconds')
+  const { algorithm, path, discovery, audience, tokenLifetime, port, clock, ...resolved } =
+    resolveIssuerOptions(options)
+  const clients = new Map(resolved.clients.map((client) => [client.clientId, client]))
 
   let activeKey = await generateTestKey(algorithm)
   const published = new Map<string, TestKey>([[activeKey.kid, activeKey]])
@@ -175,8 +154,18 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     grant_types_supported: ['client_credentials'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...new Set([...published.values()].map((k) => k.alg))],
-    token_endpoint_auth_methods_supported: ['client_secret_basic'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
   })
+  const tokenContext: TokenEndpointContext = {
+    get realm() {
+      return issuerId()
+    },
+    clients,
+    tokenLifetime,
+    // Signed by the key active at request time, like `mint`.
+    mint: (claims) =>
+      mintToken({ issuer: issuerId(), audience, tokenLifetime, clock, activeKey }, claims),
+  }
   const servesOpenid = discovery === 'openid' || discovery === 'both'
   const servesOauth = discovery === 'oauth' || discovery === 'both'
 
@@ -196,6 +185,9 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
         )
       return { endpoint: 'jwks', reply: jwks }
     }
+    if (pathname === `${path}/token`) {
+      return { endpoint: 'token', handle: (request) => handleTokenRequest(tokenContext, request) }
+    }
     return { endpoint: 'other', reply: () => json(404, { error: 'not_found' }) }
   }
 
@@ -207,6 +199,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     issuer,
     url: server.url,
     jwksUri: `${issuer}/jwks`,
+    tokenEndpoint: `${issuer}/token`,
     discoveryUrls: Object.freeze({
       openid: `${issuer}/.well-known/openid-configuration`,
       oauth: `${server.url}/.well-known/oauth-authorization-server${path}`,
@@ -229,6 +222,11 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     },
     generateKey(keyAlgorithm = algorithm, keyOptions) {
       return generateTestKey(keyAlgorithm, keyOptions)
+    },
+    registerClient(clientOptions) {
+      const client = createClient(clientOptions, audience, 'registerClient()')
+      addClient(clients, client, 'registerClient()')
+      return client
     },
     publishKey(key) {
       published.set(key.kid, key)

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http'
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { GARBAGE_BODY } from './faults.js'
 import type { Fault, FaultEndpoint } from './faults.js'
@@ -11,12 +11,47 @@ export interface Reply {
   readonly body: string
 }
 
-/** Which counter a request belongs to, and how it is answered when no fault applies. */
-export interface Route {
-  readonly endpoint: 'discovery' | 'jwks' | 'other'
-  /** Called when the answer is sent (so a delayed answer reflects the keys of that moment). */
-  readonly reply: () => Reply
+/** A JSON response. */
+export function json(status: number, value: unknown, headers: Record<string, string> = {}): Reply {
+  return {
+    status,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(value),
+  }
 }
+
+/**
+ * Headers of every token endpoint answer: responses carrying tokens or credentials must not be
+ * cached (RFC 6749 §5.1).
+ */
+export const NO_STORE: Readonly<Record<string, string>> = Object.freeze({
+  'cache-control': 'no-store',
+  pragma: 'no-cache',
+})
+
+/** A request as the token endpoint sees it, body read in full. */
+export interface ReceivedRequest {
+  readonly method: string
+  readonly headers: IncomingHttpHeaders
+  /** The body decoded as UTF-8. */
+  readonly body: string
+}
+
+/** Which counter a request belongs to, and how it is answered. */
+export type Route =
+  | {
+      readonly endpoint: 'discovery' | 'jwks' | 'other'
+      /** Called when the answer is sent (so a delayed answer reflects the keys of that moment). */
+      readonly reply: () => Reply
+    }
+  | {
+      readonly endpoint: 'token'
+      /** Called with the whole request once its body is read. */
+      readonly handle: (request: ReceivedRequest) => Promise<Reply>
+    }
+
+/** Largest token request body read, in bytes; a larger one is refused with 413. */
+const MAX_BODY = 64 * 1024
 
 /** Live request counters. */
 export interface RequestCounts {
@@ -24,6 +59,8 @@ export interface RequestCounts {
   readonly discovery: number
   /** Requests to the JWKS URL. */
   readonly jwks: number
+  /** Requests to the token endpoint, whatever their outcome. */
+  readonly token: number
   /** Every other request (answered 404). */
   readonly other: number
 }
@@ -41,7 +78,7 @@ export interface IssuerServer {
 interface Pending {
   readonly request: IncomingMessage
   readonly response: ServerResponse
-  readonly route: Route & { readonly endpoint: 'discovery' | 'jwks' }
+  readonly route: { readonly endpoint: 'discovery' | 'jwks'; readonly reply: () => Reply }
 }
 
 function send(response: ServerResponse, reply: Reply): void {
@@ -50,12 +87,49 @@ function send(response: ServerResponse, reply: Reply): void {
   response.end(reply.body)
 }
 
+/** Reads the whole body, then answers with what `handle` makes of the request. */
+function receive(
+  request: IncomingMessage,
+  response: ServerResponse,
+  handle: (request: ReceivedRequest) => Promise<Reply>,
+): void {
+  const chunks: Buffer[] = []
+  let size = 0
+  request.on('data', (chunk: Buffer) => {
+    size += chunk.length
+    if (size <= MAX_BODY) chunks.push(chunk)
+  })
+  request.on('error', () => {
+    response.destroy()
+  })
+  request.on('end', () => {
+    if (size > MAX_BODY) {
+      const error = { error: 'invalid_request', error_description: 'the body is too large' }
+      send(response, json(413, error, { ...NO_STORE }))
+      return
+    }
+    const received = {
+      method: request.method ?? 'GET',
+      headers: request.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+    }
+    handle(received).then(
+      (reply) => {
+        send(response, reply)
+      },
+      () => {
+        send(response, json(500, { error: 'server_error' }, { ...NO_STORE }))
+      },
+    )
+  })
+}
+
 /** Starts the server on 127.0.0.1:`port` (0: any free port). */
 export async function startServer(
   port: number,
   route: (pathname: string) => Route,
 ): Promise<IssuerServer> {
-  const counts = { discovery: 0, jwks: 0, other: 0 }
+  const counts = { discovery: 0, jwks: 0, token: 0, other: 0 }
   const faults: { discovery: Fault | null; jwks: Fault | null } = { discovery: null, jwks: null }
   const hanging = new Set<Pending>()
   const timers = new Set<NodeJS.Timeout>()
@@ -118,11 +192,17 @@ export async function startServer(
     const pathname = (request.url ?? '/').split('?', 1)[0] ?? '/'
     const target = route(pathname)
     counts[target.endpoint] += 1
-    if (target.endpoint === 'other') {
-      send(response, target.reply())
-      return
+    switch (target.endpoint) {
+      case 'other':
+        send(response, target.reply())
+        return
+      case 'token':
+        receive(request, response, target.handle)
+        return
+      case 'discovery':
+      case 'jwks':
+        serve({ request, response, route: { endpoint: target.endpoint, reply: target.reply } })
     }
-    serve({ request, response, route: { ...target, endpoint: target.endpoint } })
   })
   server.on('connection', (socket) => {
     sockets.add(socket)
@@ -147,6 +227,9 @@ export async function startServer(
     get jwks() {
       return counts.jwks
     },
+    get token() {
+      return counts.token
+    },
     get other() {
       return counts.other
     },
@@ -162,6 +245,7 @@ export async function startServer(
     resetCounts() {
       counts.discovery = 0
       counts.jwks = 0
+      counts.token = 0
       counts.other = 0
     },
     setFault(endpoint, fault) {

@@ -1,0 +1,132 @@
+import { assertTestAlgorithm } from './algorithms.js'
+import type { TestAlgorithm } from './algorithms.js'
+import { createClient } from './clients.js'
+import type { TestClient, TestClientOptions } from './clients.js'
+import { assertKnownKeys } from './option-keys.js'
+
+/** Options of {@link createTestIssuer}. All are optional. */
+export interface TestIssuerOptions {
+  /** Algorithm of the first key and the default of `rotate` and `generateKey`. Default `'RS256'`. */
+  readonly algorithm?: TestAlgorithm
+  /**
+   * Issuer path: `'/tenant-a'` gives the issuer `http://127.0.0.1:PORT/tenant-a`. Must start with
+   * `/` and not end with `/`. Default `''` (the issuer is `http://127.0.0.1:PORT`, no trailing
+   * slash).
+   */
+  readonly path?: string
+  /**
+   * Which discovery documents are served: OpenID Connect (`issuer + '/.well-known/openid-configuration'`),
+   * RFC 8414 OAuth (`origin + '/.well-known/oauth-authorization-server' + path`), both or none.
+   * Default `'both'`.
+   */
+  readonly discovery?: 'openid' | 'oauth' | 'both' | 'none'
+  /** `aud` of minted tokens. Default `'https://api.example.com'`. */
+  readonly audience?: string | readonly string[]
+  /** Lifetime of minted tokens (`exp - iat`), in seconds. Default `300`. */
+  readonly tokenLifetime?: number
+  /** TCP port, always on 127.0.0.1. Default `0` (a free port chosen by the system). */
+  readonly port?: number
+  /** The current time in milliseconds since the epoch, for `iat` and `exp`. Default `Date.now`. */
+  readonly clock?: () => number
+  /**
+   * Clients of the token endpoint (`client_credentials` grant); more can be added with
+   * `registerClient`. Each `clientId` must be unique. Default: none (every token request gets
+   * `invalid_client` until one is registered).
+   */
+  readonly clients?: readonly TestClientOptions[]
+}
+
+/** Every option of {@link TestIssuerOptions}; the compiler keeps it complete. */
+const OPTION_NAMES: Readonly<Record<keyof TestIssuerOptions, true>> = {
+  algorithm: true,
+  path: true,
+  discovery: true,
+  audience: true,
+  tokenLifetime: true,
+  port: true,
+  clock: true,
+  clients: true,
+}
+
+/** Options after defaults and checks. */
+export interface ResolvedIssuerOptions {
+  readonly algorithm: TestAlgorithm
+  readonly path: string
+  readonly discovery: 'openid' | 'oauth' | 'both' | 'none'
+  readonly audience: string | readonly string[]
+  readonly tokenLifetime: number
+  readonly port: number
+  readonly clock: () => number
+  readonly clients: readonly TestClient[]
+}
+
+function optionError(message: string): never {
+  throw new TypeError(`createTestIssuer(): ${message}`)
+}
+
+/** Adds `client` to `clients`, refusing a second client with the same id. */
+export function addClient(
+  clients: Map<string, TestClient>,
+  client: TestClient,
+  where: string,
+): void {
+  if (clients.has(client.clientId)) {
+    throw new TypeError(`${where}: a client "${client.clientId}" is already registered`)
+  }
+  clients.set(client.clientId, client)
+}
+
+/** Checks the options of `createTestIssuer` (throwing a `TypeError`) and applies the defaults. */
+export function resolveIssuerOptions(options: TestIssuerOptions): ResolvedIssuerOptions {
+  if (typeof options !== 'object' || (options as unknown) === null) {
+    optionError('options must be an object')
+  }
+  assertKnownKeys(options, OPTION_NAMES, 'createTestIssuer()')
+  const algorithm = options.algorithm ?? 'RS256'
+  assertTestAlgorithm('createTestIssuer(): algorithm', algorithm)
+  const path = options.path ?? ''
+  if (typeof path !== 'string' || (path !== '' && (!path.startsWith('/') || path.endsWith('/')))) {
+    optionError('path must be "" or start with "/" and not end with "/"')
+  }
+  if (/[?#\s]/.test(path)) optionError('path must not contain "?", "#" or white space')
+  const discovery = options.discovery ?? 'both'
+  if (!['openid', 'oauth', 'both', 'none'].includes(discovery)) {
+    optionError('discovery must be "openid", "oauth", "both" or "none"')
+  }
+  const audience = options.audience ?? 'https://api.example.com'
+  const audiences: readonly unknown[] = typeof audience === 'string' ? [audience] : audience
+  if (
+    !Array.isArray(audiences) ||
+    audiences.length === 0 ||
+    audiences.some((entry) => typeof entry !== 'string' || entry === '')
+  ) {
+    optionError('audience must be a non-empty string or an array of them')
+  }
+  const tokenLifetime = options.tokenLifetime ?? 300
+  if (typeof tokenLifetime !== 'number' || !Number.isFinite(tokenLifetime)) {
+    optionError('tokenLifetime must be a finite number of seconds')
+  }
+  const port = options.port ?? 0
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    optionError('port must be an integer from 0 to 65535')
+  }
+  const clock = options.clock ?? Date.now
+  if (typeof clock !== 'function') optionError('clock must be a function returning milliseconds')
+  const clientOptions: unknown = options.clients ?? []
+  if (!Array.isArray(clientOptions)) optionError('clients must be an array of client options')
+  const clients = new Map<string, TestClient>()
+  for (const [index, entry] of (clientOptions as readonly TestClientOptions[]).entries()) {
+    const where = `createTestIssuer(): clients[${index}]`
+    addClient(clients, createClient(entry, audience, where), where)
+  }
+  return {
+    algorithm,
+    path,
+    discovery,
+    audience,
+    tokenLifetime,
+    port,
+    clock,
+    clients: [...clients.values()],
+  }
+}
