@@ -2,7 +2,7 @@
 // client-credentials grant + resource indicators (RFC 8707), issuing RFC 9068 JWT access tokens
 // (`typ: at+jwt`, RS256) to the clients below. Everything lives in memory and dies with the process.
 import { Buffer } from 'node:buffer'
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import { URLSearchParams } from 'node:url'
 
@@ -66,22 +66,38 @@ const misissue = {
   },
 }
 
-/** Starts the authorization server on 127.0.0.1 (random port); resolves once it accepts requests. */
-export async function startAuthorizationServer() {
+/** A new RS256 signing key (private JWK) with a short, readable `kid` such as `key-2-3f9a1c`. */
+export function generateSigningKey(number) {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  const kid = `key-${number}-${randomBytes(3).toString('hex')}`
+  return { ...privateKey.export({ format: 'jwk' }), kid, alg: 'RS256' }
+}
+
+const cookieKeys = [randomBytes(32).toString('base64url')]
+
+/**
+ * Starts the authorization server on 127.0.0.1 and resolves once it accepts requests. `port` 0
+ * picks a free port; passing the port of a stopped server restarts "the same" server: clients and
+ * their secrets live in this module, so only the signing `keys` (private JWKs; the first one signs,
+ * all are published at `jwks_uri`) need to be passed again. `jwksRequests` counts the requests
+ * for the key set, so the demo can show when the API fetches it.
+ */
+export async function startAuthorizationServer({ port = 0, keys }) {
   let handler = (_req, res) => res.writeHead(503).end()
-  const server = createServer((req, res) => handler(req, res))
+  const counter = { jwksRequests: 0 }
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/jwks')) counter.jwksRequests += 1
+    handler(req, res)
+  })
   await new Promise((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
+    server.listen(port, '127.0.0.1', resolve)
   })
   const issuer = `http://127.0.0.1:${server.address().port}`
 
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
-  const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: randomUUID(), alg: 'RS256' }
-
   const provider = new Provider(issuer, {
-    jwks: { keys: [signingKey] },
-    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    jwks: { keys: keys.map((key) => ({ ...key })) },
+    cookies: { keys: cookieKeys },
     scopes: ['openid', ...new Set(`${API_SCOPES} ${OTHER_API_SCOPES}`.split(' '))],
     clients: CLIENTS.map(({ client_id, client_secret, auth, scope }) => ({
       client_id,
@@ -116,6 +132,9 @@ export async function startAuthorizationServer() {
 
   return {
     issuer,
+    port: server.address().port,
+    keys,
+    counter,
     close: () =>
       new Promise((resolve) => {
         server.close(() => resolve())
