@@ -1,6 +1,8 @@
 // Checks what `npm publish` would ship, for every publishable package in packages/*: packs each one
-// with `npm pack`, then lints the tarball with publint (--strict) and @arethetypeswrong/cli. Run it
-// after `npm run build`. Works offline and from any directory:
+// with `npm pack`, then lints the tarball with publint (--strict) and @arethetypeswrong/cli, and
+// checks our own rules: the manifest's metadata (license, repository, homepage, bugs), a LICENSE
+// and a README in the tarball, and README links that work on the registry's page. Run it after
+// `npm run build`. Works offline and from any directory:
 //
 //   node scripts/check-packages.mjs              every non-private packages/*/package.json
 //   node scripts/check-packages.mjs packages/core   only the given package folders
@@ -10,7 +12,7 @@ import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { publint } from 'publint'
@@ -42,6 +44,11 @@ const ATTW_EXPECTED = new Map([
 // The floor of `engines.node` that makes require(esm) a promise we can keep.
 const MIN_NODE = [20, 19]
 
+// Where the packages live: the registry page links there (`repository`, `homepage`, `bugs`), and a
+// package README's links must be absolute URLs, because the registry renders it away from the
+// repository (a relative `../core` link leads nowhere on npmjs.com).
+const REPOSITORY = 'https://github.com/bearer-guard/bearer-guard'
+
 async function publishablePackages(args) {
   const dirs = args.length
     ? args.map((arg) => resolve(arg))
@@ -60,8 +67,9 @@ async function publishablePackages(args) {
 }
 
 /** Our own rules from STYLE.md (Packaging), which neither tool checks. */
-function policyProblems(manifest) {
+function policyProblems(manifest, dir) {
   const problems = []
+  problems.push(...metadataProblems(manifest, dir))
   if (manifest.type !== 'module') problems.push('"type" must be "module" (ESM-only packages)')
   const floor = /^>=\s*(\d+)\.(\d+)/.exec(manifest.engines?.node ?? '')
   const [major, minor] = floor ? [Number(floor[1]), Number(floor[2])] : [0, 0]
@@ -73,6 +81,71 @@ function policyProblems(manifest) {
     problems.push('exports["."] must have "types" and "default" conditions')
   } else if (Object.keys(main)[0] !== 'types') {
     problems.push('exports["."].types must come first')
+  }
+  return problems
+}
+
+/** The registry page's metadata: license, and links back to this repository. */
+function metadataProblems(manifest, dir) {
+  const problems = []
+  if (typeof manifest.license !== 'string' || manifest.license === '') {
+    problems.push('"license" is missing')
+  }
+  const directory = relative(root, dir).split(sep).join('/')
+  const { repository, homepage, bugs } = manifest
+  if (typeof repository !== 'object' || repository === null) {
+    problems.push(`"repository" must be { type: "git", url, directory: "${directory}" }`)
+  } else {
+    if (repository.url !== `git+${REPOSITORY}.git`) {
+      problems.push(`"repository.url" must be "git+${REPOSITORY}.git"`)
+    }
+    if (repository.directory !== directory) {
+      problems.push(`"repository.directory" must be "${directory}"`)
+    }
+  }
+  if (typeof homepage !== 'string' || !homepage.startsWith(REPOSITORY)) {
+    problems.push(`"homepage" must be a page of ${REPOSITORY}`)
+  }
+  const bugsUrl = typeof bugs === 'string' ? bugs : bugs?.url
+  if (bugsUrl !== `${REPOSITORY}/issues`) problems.push(`"bugs.url" must be "${REPOSITORY}/issues"`)
+  return problems
+}
+
+/** Link targets of a Markdown text, outside code: `[text](target)`, `[ref]: target`, HTML. */
+function markdownLinks(markdown) {
+  const prose = markdown
+    .replace(/^( {0,3})(`{3,}|~{3,})[^\n]*\n[\s\S]*?^\1\2[^\n]*$/gm, '')
+    .replace(/`[^`\n]*`/g, '')
+  const targets = []
+  for (const match of prose.matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
+    targets.push(match[1])
+  }
+  for (const match of prose.matchAll(/^ {0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/gm)) {
+    targets.push(match[1])
+  }
+  for (const match of prose.matchAll(/\b(?:href|src)\s*=\s*["']([^"']+)["']/gi)) {
+    targets.push(match[1])
+  }
+  return targets
+}
+
+/** What the tarball must hold besides code, and a README whose links work on the registry. */
+async function contentProblems(packed, dir) {
+  const problems = []
+  const files = new Set((packed.files ?? []).map((file) => file.path))
+  if (![...files].some((path) => /^licen[cs]e(\.|$)/i.test(path))) {
+    problems.push('no LICENSE file in the tarball')
+  }
+  if (!files.has('README.md')) {
+    problems.push('no README.md in the tarball')
+    return problems
+  }
+  const readme = await readFile(join(dir, 'README.md'), 'utf8')
+  const relativeLinks = markdownLinks(readme).filter(
+    (target) => !/^(?:[a-z][a-z0-9+.-]*:|#)/i.test(target),
+  )
+  for (const target of new Set(relativeLinks)) {
+    problems.push(`README.md links to "${target}": use an absolute ${REPOSITORY}/blob/main/… URL`)
   }
   return problems
 }
@@ -154,12 +227,12 @@ async function runAttw(tarball) {
 
 async function check({ dir, manifest }, destination) {
   const row = { name: manifest.name, version: manifest.version, errors: [], notes: [] }
-  row.policy = policyProblems(manifest)
-  row.errors.push(...row.policy.map((problem) => `policy: ${problem}`))
+  row.policy = policyProblems(manifest, dir)
   try {
     const packed = await pack(dir, destination)
     row.files = packed.entryCount
     row.size = packed.size
+    row.policy.push(...(await contentProblems(packed, dir)))
     const [lint, types] = await Promise.all([runPublint(packed.tarball), runAttw(packed.tarball)])
     row.publint = lint
     row.attw = types
@@ -172,6 +245,7 @@ async function check({ dir, manifest }, destination) {
     const detail = [error.message, error.stderr].filter(Boolean).join('\n')
     row.errors.push(`crashed: ${detail.trim()}`)
   }
+  row.errors.unshift(...row.policy.map((problem) => `policy: ${problem}`))
   return row
 }
 
