@@ -2,14 +2,44 @@
  * CONTRACT.md, row by row, against every example API (see support/examples.ts), each started
  * as a user would start it and talking to a real in-process issuer over loopback HTTP.
  */
+import { request as httpRequest } from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createTestIssuer, encodeToken, type TestIssuer, type TestKey } from '@bearer-guard/testing'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { examples } from './support/examples.js'
 import { freePort, startExample, stopCleanly, type RunningExample } from './support/process.js'
 import { bearerChallenge } from './support/www-authenticate.js'
 
 const AUDIENCE = 'https://api.example.com'
 const now = (): number => Math.floor(Date.now() / 1000)
+
+/** What every key-set failure line starts with (core's message, whatever the logger adds). */
+const KEY_SET_FAILURE = /bearer-guard: cannot obtain the signing keys of issuer/
+
+/**
+ * The lines of an example's output (stdout and stderr) that report a key-set failure, once the
+ * first has arrived (output travels through a pipe, so it may lag behind the response).
+ */
+async function keySetFailureLines(api: RunningExample): Promise<string[]> {
+  const lines = () =>
+    api
+      .output()
+      .split('\n')
+      .filter((line) => KEY_SET_FAILURE.test(line))
+  await vi.waitFor(
+    () => {
+      expect(lines(), api.output()).not.toHaveLength(0)
+    },
+    { timeout: 5_000, interval: 50 },
+  )
+  await sleep(100) // a duplicate would arrive meanwhile
+  return lines()
+}
+
+/** Asserts that no part of `token` (header, payload or signature) appears in `text`. */
+function expectNoTokenIn(text: string, token: string): void {
+  for (const part of token.split('.')) expect(text).not.toContain(part)
+}
 
 interface Reply {
   readonly status: number
@@ -66,6 +96,32 @@ describe.each(examples)('CONTRACT.md: $name', (example) => {
       headers: response.headers,
       body: text === '' ? undefined : (JSON.parse(text) as unknown),
     }
+  }
+
+  /**
+   * Sends a request on a connection of its own, closed afterwards, and resolves with the status.
+   * For requests after which a server may drop the connection without saying so (Fastify answers
+   * a header overflow with a 431 that has no `Connection: close`, then destroys the socket): on
+   * the shared keep-alive pool, the next request could be written to that socket and fail with
+   * ECONNRESET, depending on timing.
+   */
+  function callAlone(method: string, path: string, authorization: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const request = httpRequest(
+        api.url + path,
+        { method, agent: false, headers: { authorization } },
+        (response) => {
+          response.resume()
+          response.once('end', () => {
+            const status = response.statusCode ?? 0
+            statuses.push({ what: `${method} ${path} ${authorization.slice(0, 80)}`, status })
+            resolve(status)
+          })
+        },
+      )
+      request.once('error', reject)
+      request.end()
+    })
   }
 
   /** A refusal's parsed Bearer challenge, after checking what every refusal carries. */
@@ -288,6 +344,29 @@ describe.each(examples)('CONTRACT.md: $name', (example) => {
     })
   })
 
+  describe('a CORS preflight is never refused by the guard', () => {
+    it.each([
+      ['GET', '/me'],
+      ['GET', '/orders'],
+      ['POST', '/orders'],
+      ['DELETE', '/orders/1'],
+      ['GET', '/reports'],
+    ])('OPTIONS %s %s with Origin and Access-Control-Request-Method', async (method, path) => {
+      const response = await fetch(api.url + path, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://app.example.com',
+          'access-control-request-method': method,
+          'access-control-request-headers': 'authorization',
+        },
+      })
+      await response.arrayBuffer()
+      statuses.push({ what: `OPTIONS ${path} (preflight for ${method})`, status: response.status })
+      expect([400, 401, 403]).not.toContain(response.status)
+      expect(response.headers.get('www-authenticate')).toBeNull()
+    })
+  })
+
   describe('never a 500 for any request content', () => {
     it.each([
       ['two Authorization values', 'Bearer a.b.c, Bearer d.e.f'],
@@ -296,8 +375,8 @@ describe.each(examples)('CONTRACT.md: $name', (example) => {
       ['Latin-1 bytes', 'Bearer t\u00e9st'],
       ['a huge header', `Bearer ${'x'.repeat(60_000)}`],
     ])('%s', async (_what, authorization) => {
-      const reply = await call('GET', '/me', { authorization })
-      expect([400, 401, 431]).toContain(reply.status)
+      const status = await callAlone('GET', '/me', authorization)
+      expect([400, 401, 431]).toContain(status)
     })
 
     it('a malformed JSON body on POST /orders', async () => {
@@ -320,14 +399,16 @@ describe.each(examples)('CONTRACT.md: $name', (example) => {
 
   describe('503 when the issuer keys cannot be obtained', () => {
     let unavailable: RunningExample
+    let jwksUri: string
 
     beforeAll(async () => {
       // JWKS_URI names a port nothing listens on: keys cannot be fetched, and none are cached.
+      jwksUri = `http://127.0.0.1:${await freePort()}/jwks`
       unavailable = await startExample(example.dir, {
         ...example.env,
         ISSUER: issuer.issuer,
         AUDIENCE,
-        JWKS_URI: `http://127.0.0.1:${await freePort()}/jwks`,
+        JWKS_URI: jwksUri,
       })
     })
 
@@ -353,6 +434,57 @@ describe.each(examples)('CONTRACT.md: $name', (example) => {
 
     it('still answers unguarded routes', async () => {
       expect((await fetch(`${unavailable.url}/health`)).status).toBe(200)
+    })
+
+    it('logs one line for the failure episode, naming the unreachable key set', async () => {
+      const lines = await keySetFailureLines(unavailable)
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toContain(jwksUri)
+    })
+  })
+
+  describe('a configuration that cannot work: discovery names another issuer', () => {
+    let misnamed: RunningExample
+    // The test issuer's identifier has no trailing slash; its discovery document says so.
+    const configured = () => `${issuer.issuer}/`
+
+    beforeAll(async () => {
+      misnamed = await startExample(example.dir, {
+        ...example.env,
+        ISSUER: configured(),
+        AUDIENCE,
+      })
+    })
+
+    afterAll(async () => {
+      await stopCleanly(misnamed, example.dir)
+    })
+
+    it('starts, answers 503 with Retry-After, and logs one line per failure episode', async () => {
+      const token = await mint('orders:read')
+      const discoveries = issuer.requests.discovery
+      for (let attempt = 0; attempt < 2; attempt++) {
+        // The second request comes after the first back-off: discovery is tried, and fails, again.
+        if (attempt > 0) await sleep(1_200)
+        const response = await fetch(`${misnamed.url}/orders`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+        expect(response.status).toBe(503)
+        expect(response.headers.get('retry-after')).toMatch(/^[1-9][0-9]*$/)
+        await response.arrayBuffer()
+      }
+      expect(issuer.requests.discovery - discoveries).toBeGreaterThanOrEqual(2)
+
+      const lines = await keySetFailureLines(misnamed)
+      expect(lines, misnamed.output()).toHaveLength(1)
+      // The cause, with the expected (configured) and actual (discovered) values.
+      expect(lines[0]).toContain(`'${configured()}'`)
+      expect(lines[0]).toContain(`'${issuer.issuer}'`)
+      expectNoTokenIn(misnamed.output(), token)
+    })
+
+    it('still answers unguarded routes', async () => {
+      expect((await fetch(`${misnamed.url}/health`)).status).toBe(200)
     })
   })
 })

@@ -38,8 +38,10 @@ app.get('/health', (_req, res) => {
   res.json({ status: 'ok' })
 })
 
-// Everything below needs a valid access token; `req.auth` holds it.
-app.use(bearerGuard({ issuer, audience, jwksUri }))
+// Everything declared below needs a valid access token; `req.auth` holds it. Routes declared
+// above (/health) are public. If the issuer's keys cannot be obtained, guarded requests get 503
+// and the guard logs one line per failure episode, naming the cause (`logger`: console.warn).
+app.use(bearerGuard({ issuer, audience, jwksUri, logger: console }))
 
 app.get('/me', (req, res) => {
   const { claims, scopes } = getAuth(req)

@@ -31,9 +31,16 @@ const jwksUri = process.env.JWKS_URI || undefined
 const orders = new Map<string, Order>([['1', { id: '1', item: 'coffee beans', quantity: 2 }]])
 const reports = [{ id: 'q1', title: 'Orders, first quarter', total: 42 }]
 
-// Route matching like Express's defaults: `/orders/` and `/Orders` are `/orders`.
 const app = Fastify({
-  logger: false,
+  // Warnings and errors only, one short JSON line each: if the issuer's keys cannot be obtained,
+  // guarded requests get 503 and bearer-guard logs the cause here, once per failure episode.
+  logger: {
+    level: 'warn',
+    base: null,
+    timestamp: false,
+    formatters: { level: (label) => ({ level: label }) },
+  },
+  // Route matching like Express's defaults: `/orders/` and `/Orders` are `/orders`.
   routerOptions: { ignoreTrailingSlash: true, caseSensitive: false },
 })
 

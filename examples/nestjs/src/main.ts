@@ -21,7 +21,9 @@ async function bootstrap(): Promise<void> {
   // Nest types its options as a class, but documents plain objects.
   // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
   const app = await NestFactory.create(AppModule, adapter, {
-    logger: new StderrLogger({ logLevels: ['error', 'warn'] }),
+    // Warnings and errors: if the issuer's keys cannot be obtained, guarded requests get 503 and
+    // bearer-guard logs the cause (context BearerGuard), once per failure episode.
+    logger: new StderrLogger({ logLevels: ['error', 'warn'], colors: process.stderr.isTTY }),
     abortOnError: false,
   })
   if (platform === 'express') (app as NestExpressApplication).disable('x-powered-by')

@@ -1,6 +1,19 @@
-import { resolveValidator, type ValidatorSource } from '@bearer-guard/core'
+import type { ValidatorSource } from '@bearer-guard/core'
+import {
+  isCorsPreflight,
+  resolveValidator,
+  type AdapterOptionNames,
+} from '@bearer-guard/core/adapter'
+import { checkLogger, reportKeySetFailures, type BearerGuardLogger } from './logger.js'
+import { watchPlacement } from './placement.js'
 import { checkErrorMode, refuse, rememberErrorMode, type ErrorMode } from './refusal.js'
-import type { BearerGuardMiddleware } from './types.js'
+import type { BearerGuardHandler, BearerGuardMiddleware } from './types.js'
+
+/** The options `bearerGuard()` takes besides the validator's: every other key is refused. */
+const ADAPTER_OPTIONS: AdapterOptionNames = Object.freeze({
+  where: 'bearerGuard()',
+  options: Object.freeze(['errors', 'logger']),
+})
 
 /** Options of the Express adapter itself, shared by both forms of {@link BearerGuardOptions}. */
 export interface BearerGuardAdapterOptions {
@@ -15,6 +28,14 @@ export interface BearerGuardAdapterOptions {
    * The route helpers (`requireScopes()`…) refuse the same way as the guard before them.
    */
   readonly errors?: ErrorMode
+  /**
+   * Where the guard reports what an operator must see, one line each, never with token content:
+   * the start of each key-set failure episode (the issuer's keys cannot be obtained, e.g. a
+   * discovery document naming another issuer, so requests get 503 until they can), and a guard
+   * mounted after every route (it then guards nothing). Default: `console` (`console.warn`);
+   * any object with `warn(message)` fits (pino, winston…); `false` silences both.
+   */
+  readonly logger?: BearerGuardLogger | false
 }
 
 /**
@@ -29,9 +50,17 @@ export type BearerGuardOptions = ValidatorSource & BearerGuardAdapterOptions
  * route after it (mount it on an app or on a router). On success it sets `req.auth` to the
  * verified token and calls `next()`; otherwise it refuses per RFC 6750.
  *
- * The validator is built once, here: bad options throw a `TypeError` at start-up, never per request.
- * Tokens are read from the `Authorization` header only, unless `allowQuery` or `allowFormBody`
- * is enabled (the latter needs `express.urlencoded()` before the guard).
+ * The validator is built once, here: bad options, and options it does not know (`clockTolerence`),
+ * throw a `TypeError` at start-up, never per request. Tokens are read from the `Authorization`
+ * header only, unless `allowQuery` or `allowFormBody` is enabled (the latter needs
+ * `express.urlencoded()` before the guard). CORS preflights (`OPTIONS` with `Origin` and
+ * `Access-Control-Request-Method`, no `Authorization`) pass through untouched, so `cors()` may
+ * come before or after the guard. `guard.ready()` loads the issuer's keys now, for a readiness
+ * probe.
+ *
+ * @remarks Security: routes declared **before** the guard are public. Declare the routes it must
+ * protect after `app.use(bearerGuard(…))`; a guard mounted after every route guards nothing, and
+ * is reported through `logger`.
  *
  * @example
  * ```ts
@@ -45,11 +74,23 @@ export type BearerGuardOptions = ValidatorSource & BearerGuardAdapterOptions
  * })
  * ```
  */
-export function bearerGuard(options: BearerGuardOptions): BearerGuardMiddleware {
-  const validator = resolveValidator(options)
+export function bearerGuard(options: BearerGuardOptions): BearerGuardHandler {
+  const validator = resolveValidator(options, ADAPTER_OPTIONS)
   const mode = checkErrorMode(options.errors)
+  const logger = checkLogger(options.logger)
+  reportKeySetFailures(validator, logger)
 
-  return function bearerGuardMiddleware(req, res, next): void {
+  let firstRequest = true
+  const middleware: BearerGuardMiddleware = function bearerGuardMiddleware(req, res, next): void {
+    if (firstRequest) {
+      firstRequest = false
+      checkPlacement(req)
+    }
+    // Browsers send preflights without credentials: they belong to the CORS handler.
+    if (isCorsPreflight(req.method, req.headers)) {
+      next()
+      return
+    }
     // Callback form: a cached token calls `next()` in the same tick, without a promise.
     validator.verifyRequest(
       {
@@ -70,4 +111,8 @@ export function bearerGuard(options: BearerGuardOptions): BearerGuardMiddleware 
       },
     )
   }
+  const checkPlacement = watchPlacement(middleware, logger)
+  return Object.assign(middleware, {
+    ready: (): Promise<void> => validator.ready(),
+  })
 }

@@ -21,9 +21,11 @@ import './augment.js'
 export { getAuth } from './auth.js'
 export { bearerGuard } from './guard.js'
 export type { BearerGuardAdapterOptions, BearerGuardOptions } from './guard.js'
+export type { BearerGuardLogger } from './logger.js'
 export { requireAnyScope, requireClaims, requirePolicy, requireScopes } from './policies.js'
 export type { ErrorMode } from './refusal.js'
 export type {
+  BearerGuardHandler,
   BearerGuardMiddleware,
   BearerGuardNext,
   BearerGuardRequest,

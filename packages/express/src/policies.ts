@@ -5,6 +5,7 @@ import {
   type AccessTokenClaims,
   type VerifiedAccessToken,
 } from '@bearer-guard/core'
+import { isCorsPreflight } from '@bearer-guard/core/adapter'
 import { getAuth } from './auth.js'
 import { errorModeOf, refuse } from './refusal.js'
 import type { BearerGuardMiddleware } from './types.js'
@@ -27,6 +28,11 @@ import type { BearerGuardMiddleware } from './types.js'
 export function requirePolicy(policy: AccessPolicy): BearerGuardMiddleware {
   const defined = definePolicy(policy)
   return function requirePolicyMiddleware(req, res, next): void {
+    // The guard let a CORS preflight through without a token; so does a route helper.
+    if (req.auth === undefined && isCorsPreflight(req.method, req.headers)) {
+      next()
+      return
+    }
     let auth: VerifiedAccessToken
     try {
       auth = getAuth(req)

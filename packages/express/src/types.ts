@@ -34,3 +34,27 @@ export type BearerGuardMiddleware = (
   res: BearerGuardResponse,
   next: BearerGuardNext,
 ) => void
+
+/**
+ * What `bearerGuard()` returns: Express 4/5 middleware (assignable to `RequestHandler`) that also
+ * tells whether the issuer's keys can be obtained, for a readiness probe.
+ */
+export type BearerGuardHandler = BearerGuardMiddleware & {
+  /**
+   * Loads the issuer's discovery document and keys now, instead of on the first request.
+   * Resolves once they are loaded (at once if they already are); rejects with core's
+   * `KeySetUnavailableError` (status 503) when they cannot be obtained. The guard stays usable
+   * and tries again on the next request.
+   *
+   * @example
+   * ```ts
+   * app.get('/ready', (_req, res) => {
+   *   guard.ready().then(
+   *     () => res.json({ status: 'ready' }),
+   *     () => res.status(503).json({ status: 'keys unavailable' }),
+   *   )
+   * })
+   * ```
+   */
+  ready(): Promise<void>
+}

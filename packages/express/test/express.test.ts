@@ -167,7 +167,8 @@ describe.each(frameworks)('$name', ({ express }) => {
       failing = await createTestIssuer()
       failing.fail('all', { kind: 'status', status: 500 })
       const app = express()
-      app.use(bearerGuard({ issuer: failing.issuer, audience, retryAfter: 7 }))
+      // Its log line is tested in key-set-failures.test.ts.
+      app.use(bearerGuard({ issuer: failing.issuer, audience, retryAfter: 7, logger: false }))
       app.get('/me', (_req, res) => res.json({}))
       api = await listen(app)
     })
@@ -391,6 +392,45 @@ describe('checks at definition time', () => {
     expect(() => bearerGuard()).toThrow('options must be an object')
     // @ts-expect-error -- no options
     expect(() => bearerGuard(null)).toThrow('options must be an object')
+  })
+
+  it.each([
+    [{ clockTolerence: 60 }, "no option 'clockTolerence'; did you mean 'clockTolerance'?"],
+    [{ error: 'next' }, "no option 'error'; did you mean 'errors'?"],
+    [{ loger: false }, "no option 'loger'; did you mean 'logger'?"],
+    [{ hook: 'onRequest' }, "no option 'hook'"], // the Fastify adapter's
+  ])('bearerGuard() refuses an unknown option, naming the closest: %o', (extra, message) => {
+    let error: unknown
+    try {
+      bearerGuard({ issuer: issuer.issuer, audience, ...extra })
+    } catch (e) {
+      error = e
+    }
+    expect(error).toBeInstanceOf(TypeError)
+    expect((error as Error).message).toMatch(/^bearer-guard: bearerGuard\(\) has /)
+    expect((error as Error).message).toContain(message)
+  })
+
+  it('bearerGuard() refuses a misspelt required option by its name', () => {
+    // @ts-expect-error -- `audiance` is not an option (and `audience` is missing)
+    expect(() => bearerGuard({ issuer: issuer.issuer, audiance: audience })).toThrow(
+      /has no option 'audiance'; did you mean 'audience'\?/,
+    )
+  })
+
+  it('bearerGuard() refuses unknown options next to a prebuilt validator', () => {
+    const validator = createAccessTokenValidator({ issuer: issuer.issuer, audience })
+    // @ts-expect-error -- not an option
+    expect(() => bearerGuard({ validator, erors: 'next' })).toThrow(/did you mean 'errors'/)
+  })
+
+  it('bearerGuard() refuses a logger without warn()', () => {
+    // @ts-expect-error -- not a logger
+    expect(() => bearerGuard({ issuer: issuer.issuer, audience, logger: true })).toThrow(
+      /"logger" must have a warn\(message\) method, or be false/,
+    )
+    // @ts-expect-error -- not a logger
+    expect(() => bearerGuard({ issuer: issuer.issuer, audience, logger: {} })).toThrow(TypeError)
   })
 
   it('route helpers throw a TypeError for a bad policy', () => {

@@ -9,6 +9,8 @@ import {
   requireClaims,
   requirePolicy,
   requireScopes,
+  type BearerGuardHandler,
+  type BearerGuardLogger,
   type BearerGuardOptions,
 } from '../src/index.js'
 
@@ -68,6 +70,24 @@ describe('types', () => {
       audience: string
       errors: 'throw'
     }>().not.toExtend<BearerGuardOptions>()
+  })
+
+  it('returns a guard with ready(), and takes a logger or false', () => {
+    const guard = bearerGuard({ issuer: 'https://a.example/', audience: 'api', logger: console })
+    expectTypeOf(guard).toEqualTypeOf<BearerGuardHandler>()
+    expectTypeOf(guard.ready()).toEqualTypeOf<Promise<void>>()
+    expectTypeOf(console).toExtend<BearerGuardLogger>()
+    expectTypeOf<{
+      issuer: string
+      audience: string
+      logger: false
+    }>().toExtend<BearerGuardOptions>()
+    expectTypeOf<{
+      issuer: string
+      audience: string
+      logger: true
+    }>().not.toExtend<BearerGuardOptions>()
+    expectTypeOf<{ warn(message: string): void }>().toEqualTypeOf<BearerGuardLogger>()
   })
 
   it('types the claims predicate with the merged claims', () => {

@@ -11,7 +11,26 @@ import type { AccessPolicy, VerifiedAccessToken } from '@bearer-guard/core'
  */
 export type RouteAuth = boolean | AccessPolicy
 
+/** What the plugin decorates the Fastify instance with, as `app.bearerGuard`. */
+export interface BearerGuardDecorator {
+  /**
+   * Loads the issuer's discovery document and keys now, instead of on the first request, for a
+   * readiness probe. Resolves once they are loaded (at once if they already are); rejects with
+   * core's `KeySetUnavailableError` (status 503) when they cannot be obtained. The guard stays
+   * usable and tries again on the next request.
+   */
+  ready(): Promise<void>
+}
+
 declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Set by the `bearerGuard` plugin on the context it is registered in (and its children):
+     * `app.bearerGuard.ready()` tells whether the issuer's keys can be obtained.
+     */
+    bearerGuard: BearerGuardDecorator
+  }
+
   interface FastifyRequest {
     /**
      * The verified access token, set by the `bearerGuard` plugin before the handler of a guarded

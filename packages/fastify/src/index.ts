@@ -21,7 +21,7 @@
 import './augment.js'
 import { bearerGuard } from './plugin.js'
 
-export type { RouteAuth } from './augment.js'
+export type { BearerGuardDecorator, RouteAuth } from './augment.js'
 export { getAuth } from './auth.js'
 export type { BearerGuardAdapterOptions, BearerGuardOptions } from './options.js'
 export { bearerGuard }

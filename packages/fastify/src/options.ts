@@ -1,8 +1,11 @@
-import {
-  resolveValidator,
-  type AccessTokenValidator,
-  type ValidatorSource,
-} from '@bearer-guard/core'
+import type { AccessTokenValidator, ValidatorSource } from '@bearer-guard/core'
+import { resolveValidator, type AdapterOptionNames } from '@bearer-guard/core/adapter'
+
+/** The options the plugin takes besides the validator's: every other key is refused. */
+const ADAPTER_OPTIONS: AdapterOptionNames = Object.freeze({
+  where: 'the bearerGuard plugin',
+  options: Object.freeze(['errors', 'protect', 'hook']),
+})
 
 /**
  * Options of the Fastify adapter itself, shared by both forms of {@link BearerGuardOptions}.
@@ -62,15 +65,17 @@ function oneOf<T extends string>(name: string, value: unknown, allowed: readonly
   return value as T
 }
 
-/** Checks the plugin options once, at registration, and builds the validator. */
+/**
+ * Checks the plugin options once, at registration, and builds the validator. An option neither
+ * the plugin nor the validator knows (`protcet`) is refused, naming the closest known one.
+ */
 export function resolveOptions(options: BearerGuardOptions | undefined): ResolvedOptions {
   if (typeof options !== 'object' || (options as unknown) === null) {
     throw new TypeError('bearer-guard: the bearerGuard plugin needs an options object')
   }
+  const validator = resolveValidator(options, ADAPTER_OPTIONS)
   const errors = oneOf('errors', options.errors, ['respond', 'throw'] as const)
   const protect = oneOf('protect', options.protect, ['all', 'none'] as const)
-
-  const validator = resolveValidator(options)
   const formBody = validator.allowFormBody
   const hook = oneOf('hook', options.hook ?? (formBody ? 'preHandler' : undefined), [
     'onRequest',

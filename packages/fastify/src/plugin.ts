@@ -1,4 +1,5 @@
 import { authorize } from '@bearer-guard/core'
+import { isCorsPreflight, onKeySetFailure } from '@bearer-guard/core/adapter'
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -7,7 +8,7 @@ import type {
   HookHandlerDoneFunction,
 } from 'fastify'
 import fp from 'fastify-plugin'
-import type { RouteAuth } from './augment.js'
+import type { BearerGuardDecorator, RouteAuth } from './augment.js'
 import { resolveOptions, type BearerGuardOptions, type ResolvedOptions } from './options.js'
 import { refuse } from './refusal.js'
 import { routeNeed, type RouteNeed } from './route.js'
@@ -32,6 +33,11 @@ function toList<T>(value: T | readonly T[] | undefined): readonly T[] {
 function createGuard({ validator, errors }: ResolvedOptions, need: RouteNeed): Hook {
   const policy = need.kind === 'policy' ? need.policy : undefined
   return function bearerGuardHook(request, reply, done) {
+    // Browsers send preflights without credentials: they belong to the CORS handler.
+    if (isCorsPreflight(request.method, request.headers)) {
+      done()
+      return
+    }
     validator.verifyRequest(
       {
         authorization: request.headers.authorization,
@@ -68,6 +74,19 @@ function setup(fastify: FastifyInstance, options: BearerGuardOptions): void {
     )
   }
   fastify.decorateRequest('auth', null)
+  const { validator } = resolved
+  const decorator: BearerGuardDecorator = Object.freeze({ ready: () => validator.ready() })
+  fastify.decorate('bearerGuard', decorator)
+
+  // A key-set failure is a 503 for every guarded request: the operator must hear of it, once per
+  // episode, through the application's own logger.
+  const unsubscribe = onKeySetFailure(validator, (failure) => {
+    fastify.log.warn({ issuer: failure.issuer }, failure.message)
+  })
+  fastify.addHook('onClose', (_instance, done) => {
+    unsubscribe()
+    done()
+  })
 
   fastify.addHook('onRoute', (route) => {
     const config: MarkedConfig = route.config
@@ -88,7 +107,12 @@ function setup(fastify: FastifyInstance, options: BearerGuardOptions): void {
     'onRequest',
     (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
       const config = request.routeOptions.config as MarkedConfig
-      if (request.is404 || config === undefined || config[SEEN] === true) {
+      if (
+        request.is404 ||
+        config === undefined ||
+        config[SEEN] === true ||
+        isCorsPreflight(request.method, request.headers)
+      ) {
         done()
         return
       }
@@ -126,8 +150,15 @@ const plugin: FastifyPluginCallback<BearerGuardOptions> = (fastify, options, don
  *
  * Per route, `config.auth` says what is needed: `false` (public), `true` (any valid token), or a
  * core policy `{ allOf, anyOf, claims, description }` (else 403 `insufficient_scope`). Options are
- * checked at registration and policies when the route is defined: mistakes throw a `TypeError`
- * from `register()`/`ready()`, never per request.
+ * checked at registration (an unknown one, such as `protcet`, names the closest known option) and
+ * policies when the route is defined: mistakes throw a `TypeError` from `register()`/`ready()`,
+ * never per request.
+ *
+ * CORS preflights (`OPTIONS` with `Origin` and `Access-Control-Request-Method`, no
+ * `Authorization`) pass the guard untouched, for `@fastify/cors` or an `OPTIONS` route to answer.
+ * The start of each key-set failure episode (the issuer's keys cannot be obtained, so guarded
+ * requests get 503) is logged once with the instance's `log.warn`, never with token content;
+ * `app.bearerGuard.ready()` loads the keys now, for a readiness probe.
  *
  * @remarks Security: `await app.register(bearerGuard, …)` before declaring the routes it must
  * guard (or declare them in a plugin registered after it). Fastify hooks only reach routes declared

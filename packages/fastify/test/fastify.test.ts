@@ -199,7 +199,7 @@ describe('key set unavailable', () => {
   let api: Running
   beforeAll(async () => {
     failing = await createTestIssuer()
-    const app = createApp()
+    const app = createApp() // logging off; the log line is tested in key-set-failures.test.ts
     await app.register(bearerGuard, { issuer: failing.issuer, audience, retryAfter: 7 })
     app.get('/me', () => ({ ok: true }))
     api = await listen(app)
@@ -416,6 +416,34 @@ describe('checks at start-up', () => {
       /preHandler/,
     ],
     ['a validator that is not one', { validator: {} }, /"validator"/],
+    [
+      'a misspelt plugin option',
+      { issuer: 'https://a.example/', audience, protcet: 'none' },
+      /^bearer-guard: the bearerGuard plugin has no option 'protcet'; did you mean 'protect'\?$/,
+    ],
+    [
+      'a misspelt validator option',
+      { issuer: 'https://a.example/', audience, clockTolerence: 60 },
+      /has no option 'clockTolerence'; did you mean 'clockTolerance'\?/,
+    ],
+    [
+      'a misspelt required option',
+      { issuer: 'https://a.example/', audiance: audience },
+      /has no option 'audiance'; did you mean 'audience'\?/,
+    ],
+    [
+      "the Express adapter's logger option",
+      { issuer: 'https://a.example/', audience, logger: false },
+      /has no option 'logger'/,
+    ],
+    [
+      'an unknown option next to a prebuilt validator',
+      {
+        validator: createAccessTokenValidator({ issuer: 'https://a.example/', audience }),
+        hooks: 'preHandler',
+      },
+      /has no option 'hooks'; did you mean 'hook'\?/,
+    ],
     [
       'a validator and validator options',
       {

@@ -1,9 +1,14 @@
 import type { AccessTokenValidator, VerifiedAccessToken } from '@bearer-guard/core'
-import Fastify, { type FastifyContextConfig, type FastifyPluginCallback } from 'fastify'
+import Fastify, {
+  type FastifyContextConfig,
+  type FastifyInstance,
+  type FastifyPluginCallback,
+} from 'fastify'
 import { describe, expectTypeOf, it } from 'vitest'
 import defaultExport, {
   bearerGuard,
   getAuth,
+  type BearerGuardDecorator,
   type BearerGuardOptions,
   type RouteAuth,
 } from '../src/index.js'
@@ -71,5 +76,12 @@ describe('types', () => {
       audience: string
     }>().not.toExtend<BearerGuardOptions>()
     expectTypeOf<{ issuer: string }>().not.toExtend<BearerGuardOptions>()
+  })
+
+  it('decorates the instance with bearerGuard.ready()', () => {
+    expectTypeOf<FastifyInstance['bearerGuard']>().toEqualTypeOf<BearerGuardDecorator>()
+    expectTypeOf<ReturnType<FastifyInstance['bearerGuard']['ready']>>().toEqualTypeOf<
+      Promise<void>
+    >()
   })
 })

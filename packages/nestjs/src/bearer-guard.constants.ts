@@ -2,13 +2,13 @@
  * Injection token of the core `AccessTokenValidator` provided by {@link BearerGuardModule}: built
  * once from the module options, shared by every {@link BearerGuard}.
  *
- * @example
+ * @example Verifying tokens outside HTTP, e.g. in a WebSocket gateway:
  * ```ts
  * @Injectable()
- * export class ReadinessService {
+ * export class SocketAuth {
  *   constructor(@Inject(BEARER_GUARD_VALIDATOR) private readonly validator: AccessTokenValidator) {}
- *   ready(): Promise<void> {
- *     return this.validator.ready()
+ *   verify(token: string): Promise<VerifiedAccessToken> {
+ *     return this.validator.verify(token)
  *   }
  * }
  * ```

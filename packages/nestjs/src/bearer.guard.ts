@@ -5,6 +5,7 @@ import {
   type AccessTokenValidator,
   type BearerRequest,
 } from '@bearer-guard/core'
+import { isCorsPreflight } from '@bearer-guard/core/adapter'
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common'
 import { HttpAdapterHost, Reflector } from '@nestjs/core'
 import { BEARER_GUARD_VALIDATOR } from './bearer-guard.constants.js'
@@ -17,7 +18,8 @@ import { PublicMetadata } from './public.decorator.js'
  * Requires a valid OAuth 2.0 bearer access token (RFC 6750) on a route, a controller
  * (`@UseGuards(BearerGuard)`) or the whole application (`{ provide: APP_GUARD, useClass:
  * BearerGuard }`), then enforces the route's `@RequireScopes`, `@RequireAnyScope`,
- * `@RequireClaims` and `@RequirePolicy`. `@Public()` routes pass without a token.
+ * `@RequireClaims` and `@RequirePolicy`. `@Public()` routes pass without a token, and so do CORS
+ * preflights (`OPTIONS` with `Origin` and `Access-Control-Request-Method`, no `Authorization`).
  *
  * On success the verified token is on `request.auth` and `@Auth()`. A refusal sets
  * `WWW-Authenticate` (and `Retry-After` on a 503) on the response, on Express and Fastify alike,
@@ -62,6 +64,9 @@ export class BearerGuard implements CanActivate {
     const isPublic = this.reflector.getAllAndOverride<true | undefined>(PublicMetadata.KEY, targets)
     if (isPublic === true) return true
     const request = this.getRequest(context)
+    // Browsers send preflights without credentials; `enableCors()` answers them before any guard,
+    // but an `@Options()` route (or `preflightContinue`) must not get a 401 either.
+    if (isCorsPreflight(request.method, request.headers)) return true
     try {
       const auth = await this.validator.verifyRequest(toBearerRequest(request))
       request.auth = auth

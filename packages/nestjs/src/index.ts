@@ -43,6 +43,7 @@ export type {
   BearerGuardOptionsFactory,
 } from './bearer-guard.module-definition.js'
 export { BearerGuardModule } from './bearer-guard.module.js'
+export { BearerGuardReadiness } from './bearer-guard.readiness.js'
 export { BearerGuard } from './bearer.guard.js'
 export {
   RequireAnyScope,

@@ -4,6 +4,7 @@ import {
   BearerGuardModule,
   type BearerGuardOptionsFactory,
 } from '@bearer-guard/nestjs'
+import { createAccessTokenValidator } from '@bearer-guard/core'
 import { createTestIssuer, type TestIssuer } from '@bearer-guard/testing'
 import {
   Catch,
@@ -341,6 +342,49 @@ describe.each(PLATFORMS)('on platform-%s', (platform) => {
   })
 
   describe('start-up', () => {
+    it.each([
+      [
+        'forRoot',
+        () =>
+          BearerGuardModule.forRoot({
+            issuer: issuer.issuer,
+            audience: AUDIENCE,
+            clockTolerence: 60,
+          } as never),
+        "bearer-guard: BearerGuardModule has no option 'clockTolerence'; did you mean 'clockTolerance'?",
+      ],
+      [
+        'forRootAsync',
+        () =>
+          BearerGuardModule.forRootAsync({
+            useFactory: () => ({ issuer: issuer.issuer, audiance: AUDIENCE }) as never,
+          }),
+        "bearer-guard: BearerGuardModule has no option 'audiance'; did you mean 'audience'?",
+      ],
+      [
+        'forRoot, next to a prebuilt validator',
+        () =>
+          BearerGuardModule.forRoot({
+            validator: createAccessTokenValidator({ issuer: issuer.issuer, audience: AUDIENCE }),
+            isGlobal: true,
+          } as never),
+        "bearer-guard: BearerGuardModule has no option 'isGlobal'",
+      ],
+    ])('refuses an unknown option from %s, naming the closest', async (_name, module, message) => {
+      const error: unknown = await startApp(platform, {
+        imports: [module()],
+        controllers: [ContractController],
+      }).then(
+        async (server) => {
+          await server.close()
+          return undefined
+        },
+        (e: unknown) => e,
+      )
+      expect(error).toBeInstanceOf(TypeError)
+      expect((error as Error).message.startsWith(message)).toBe(true)
+    })
+
     it('fails with a TypeError for invalid options, not per request', async () => {
       await expect(
         startApp(platform, {
@@ -351,5 +395,20 @@ describe.each(PLATFORMS)('on platform-%s', (platform) => {
         }),
       ).rejects.toThrow(TypeError)
     })
+  })
+})
+
+describe('forRootAsync()', () => {
+  it('refuses a key Nest does not know, naming the closest', () => {
+    expect(() =>
+      BearerGuardModule.forRootAsync({
+        // @ts-expect-error -- misspelt `useFactory`
+        useFactroy: () => ({ issuer: issuer.issuer, audience: AUDIENCE }),
+      }),
+    ).toThrow(
+      new TypeError(
+        "bearer-guard: BearerGuardModule.forRootAsync() has no option 'useFactroy'; did you mean 'useFactory'?",
+      ),
+    )
   })
 })

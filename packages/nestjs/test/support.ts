@@ -1,4 +1,4 @@
-import type { INestApplication, ModuleMetadata, Type } from '@nestjs/common'
+import type { INestApplication, LoggerService, ModuleMetadata, Type } from '@nestjs/common'
 import { Module } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
 import { ExpressAdapter } from '@nestjs/platform-express'
@@ -15,10 +15,19 @@ export interface RunningApp {
   close(): Promise<void>
 }
 
+/** What a test may change of how the application is created and started. */
+export interface StartOptions {
+  /** The application's logger. Default: none (`false`). */
+  readonly logger?: LoggerService
+  /** Runs before `listen()`, e.g. to `enableCors()`. */
+  readonly configure?: (app: INestApplication) => void
+}
+
 /** Starts a real Nest application on `platform`, from a module or module metadata. */
 export async function startApp(
   platform: Platform,
   root: Type | ModuleMetadata,
+  options: StartOptions = {},
 ): Promise<RunningApp> {
   let rootModule: Type
   if (typeof root === 'function') {
@@ -32,9 +41,10 @@ export async function startApp(
   // Nest types its options as a class, but documents plain objects.
   // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment
   const app = await NestFactory.create(rootModule, adapter, {
-    logger: false,
+    logger: options.logger ?? false,
     abortOnError: false,
   })
+  options.configure?.(app)
   await app.listen(0, '127.0.0.1')
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1')
   return { app, url, close: () => app.close() }

@@ -1,6 +1,7 @@
 import {
   Auth,
   BearerGuardModule,
+  BearerGuardReadiness,
   Public,
   RequireAnyScope,
   RequireClaims,
@@ -45,5 +46,9 @@ describe('types', () => {
     expectTypeOf<Request>().toExtend<BearerGuardRequest>()
     expectTypeOf<FastifyRequest>().toExtend<BearerGuardRequest>()
     expectTypeOf<BearerGuardRequest['auth']>().toEqualTypeOf<VerifiedAccessToken | undefined>()
+  })
+
+  it('BearerGuardReadiness.ready() is a promise of nothing', () => {
+    expectTypeOf<BearerGuardReadiness['ready']>().returns.toEqualTypeOf<Promise<void>>()
   })
 })
