@@ -193,13 +193,22 @@ export function resolveValidatorOptions(
     assertKnownOptions(given, ISSUER_OPTION_NAMES, 'an issuer entry')
     const { issuer } = given
     if (typeof issuer !== 'string' || issuer === '') fail('"issuer" is required')
-    assertSecureUrl('issuer', issuer, allowInsecureHttp)
-    assertIssuerIdentifier(issuer)
-    const match = issuerMatch(issuer, given.tenants)
-
     const jwksUri = optionalString('jwksUri', given.jwksUri ?? (single ? top.jwksUri : undefined))
     const keys = given.keys ?? (single ? top.keys : undefined)
     const secret = given.secret ?? (single ? top.secret : undefined)
+    const discovered = jwksUri === undefined && keys === undefined && secret === undefined
+    if (discovered || issuer.includes('://')) {
+      // Discovered from, or named as, a URL: https (or loopback http), no query or fragment
+      // (RFC 8414 §2), exactly as the server names itself.
+      assertSecureUrl('issuer', issuer, allowInsecureHttp)
+      assertIssuerIdentifier(issuer)
+    } else if (!/^[\x21-\x7e]+$/.test(issuer)) {
+      // With keys given, an issuer need not be a URL: Google still signs tokens with the bare
+      // `accounts.google.com`. It is compared exactly all the same.
+      fail('"issuer" must be visible ASCII without spaces')
+    }
+    const match = issuerMatch(issuer, given.tenants)
+
     if ([jwksUri, keys, secret].filter((v) => v !== undefined).length > 1) {
       fail(`issuer ${issuer}: give one of "jwksUri", "keys" and "secret"`)
     }
