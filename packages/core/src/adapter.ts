@@ -1,23 +1,46 @@
 /**
  * `@bearer-guard/core/adapter`: what framework adapters (ours, or one you write) need beyond the
- * public API: turning options into a validator, reporting key-set failures through the framework's
- * logger, and recognising CORS preflights. Applications do not need this subpath.
+ * public API: the synchronous-when-possible verification, turning options into a validator,
+ * reporting key-set failures through the framework's logger, and recognising CORS preflights.
+ * Applications do not need this subpath.
  *
  * @packageDocumentation
  */
-import type { KeySetFailure } from './key-set.js'
-import { KEYSET_FAILURE_LISTENERS, type AccessTokenValidator } from './validator.js'
+import type { KeySetFailure } from './keys/remote.js'
+import type { MaybePromise } from './options/validator-options.js'
+import type { BearerRequest } from './request.js'
+import type { VerifiedAccessToken } from './types.js'
+import { KEYSET_FAILURE_LISTENERS, VERIFY_NOW, type AccessTokenValidator } from './validator.js'
 
 export { resolveValidator } from './resolve-validator.js'
 export type { AdapterOptionNames, ValidatorSource } from './resolve-validator.js'
-export { VALIDATOR_OPTION_NAMES } from './options.js'
-export { assertKnownOptions } from './option-names.js'
-export type { KeySetFailure } from './key-set.js'
+export { VALIDATOR_OPTION_NAMES } from './options/validator-options.js'
+export { assertKnownOptions } from './options/names.js'
+export type { KeySetFailure } from './keys/remote.js'
+export type { MaybePromise } from './options/validator-options.js'
+
+/**
+ * `validator.verifyRequest` without the promise when the answer is known now: a cached token, a
+ * token verified with keys already loaded, or a refusal (thrown synchronously). A promise only
+ * while keys are fetched. Adapters use it so a cached request costs no promise and no microtask.
+ *
+ * @throws Everything `verifyRequest` rejects with, synchronously when it is known at once.
+ */
+export function verifyRequestNow(
+  validator: AccessTokenValidator,
+  request: BearerRequest,
+): MaybePromise<VerifiedAccessToken> {
+  const now = (validator as unknown as Record<symbol, unknown>)[VERIFY_NOW]
+  if (typeof now === 'function') {
+    return (now as (request: BearerRequest) => MaybePromise<VerifiedAccessToken>)(request)
+  }
+  return validator.verifyRequest(request)
+}
 
 /**
  * Calls `listener` once per key-set failure episode of `validator` (the first failed discovery or
  * JWKS load since start-up or since the last success), so an adapter can log it through its
- * framework's logger. Nothing is reported for a validator that uses a shared secret.
+ * framework's logger. Nothing is reported for a validator that uses static keys or a secret.
  *
  * @returns A function that removes the listener.
  */

@@ -1,5 +1,5 @@
 import { channel } from 'node:diagnostics_channel'
-import type { BearerGuardErrorCode } from './errors.js'
+import type { BearerGuardErrorCode } from './challenge/errors.js'
 
 /**
  * Names of the `node:diagnostics_channel` channels bearer-guard publishes on. Subscribing costs
@@ -32,8 +32,8 @@ export const channels = Object.freeze({
 
 /** Published on {@link channels}.verify after every verification. */
 export interface VerifyEvent {
-  /** The configured issuer. */
-  readonly issuer: string
+  /** The verified token's issuer; `undefined` when the token was refused. */
+  readonly issuer: string | undefined
   /** `'ok'`, or the stable code of the refusal. */
   readonly outcome: 'ok' | BearerGuardErrorCode
   /** True when the result came from the verified-token cache. */

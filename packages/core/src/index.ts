@@ -16,9 +16,21 @@
  * @packageDocumentation
  */
 export { createAccessTokenValidator } from './validator.js'
+export type { AccessTokenValidator } from './validator.js'
+export type { BearerRequest } from './request.js'
 export type { ValidatorSource } from './resolve-validator.js'
-export type { AccessTokenValidator, BearerRequest, VerifyCallback } from './validator.js'
-export type { AccessTokenValidatorOptions } from './options.js'
+export type {
+  AccessTokenValidatorOptions,
+  AudienceClaim,
+  IssuerOptions,
+  IssuerResolver,
+  IssuerRuleOptions,
+  MaybePromise,
+  TokenSources,
+} from './options/validator-options.js'
+export type { ClaimValue } from './claims/rules.js'
+export type { ScopeClaim } from './claims/scopes.js'
+export type { StaticKeys } from './keys/static.js'
 export { channels } from './diagnostics.js'
 export type {
   KeySetFetchEndEvent,
@@ -28,8 +40,8 @@ export type {
   KeySetStaleEvent,
   VerifyEvent,
 } from './diagnostics.js'
-export { authorize, definePolicy } from './policy.js'
-export type { AccessPolicy } from './policy.js'
+export { authorize, definePolicy } from './policy/policy.js'
+export type { AccessPolicy, SyncAccessPolicy } from './policy/policy.js'
 export type { AccessTokenClaims, AccessTokenHeader, VerifiedAccessToken } from './types.js'
 export {
   BearerGuardError,
@@ -39,7 +51,7 @@ export {
   KeySetUnavailableError,
   MissingCredentialsError,
   isBearerGuardError,
-} from './errors.js'
+} from './challenge/errors.js'
 export type {
   AnyBearerGuardError,
   BearerGuardErrorCode,
@@ -47,4 +59,4 @@ export type {
   ErrorBody,
   InvalidTokenCode,
   Rfc6750ErrorCode,
-} from './errors.js'
+} from './challenge/errors.js'

@@ -1,5 +1,8 @@
-import { assertKnownOptions } from './option-names.js'
-import { VALIDATOR_OPTION_NAMES, type AccessTokenValidatorOptions } from './options.js'
+import { assertKnownOptions } from './options/names.js'
+import {
+  VALIDATOR_OPTION_NAMES,
+  type AccessTokenValidatorOptions,
+} from './options/validator-options.js'
 import { createAccessTokenValidator, type AccessTokenValidator } from './validator.js'
 
 /**
@@ -63,7 +66,7 @@ export function resolveValidator(
     for (const [key, value] of Object.entries(source)) {
       if (!own.has(key) && key !== 'validator') validatorOptions[key] = value
     }
-    return createAccessTokenValidator(validatorOptions as unknown as AccessTokenValidatorOptions)
+    return createAccessTokenValidator(validatorOptions)
   }
   const { validator } = source
   if (typeof (validator as Partial<AccessTokenValidator>).verifyRequest !== 'function') {

@@ -1,23 +1,32 @@
+import type { ChallengeContext } from './challenge/www-authenticate.js'
 import type { AccessTokenClaims, AccessTokenHeader, VerifiedAccessToken } from './types.js'
 
 /**
- * The verified result. A class rather than a plain object so the realm of the validator that
- * produced it travels along in a private field (for policy errors) at no cost per request.
+ * The verified result. A class rather than a plain object so the challenge context of the
+ * validator that produced it travels along in a private field (for policy errors) at no cost per
+ * request.
  */
 class VerifiedToken implements VerifiedAccessToken {
-  readonly #realm: string
+  readonly #context: ChallengeContext
+  readonly #scopeSources: string | undefined
   constructor(
     readonly claims: AccessTokenClaims,
     readonly header: AccessTokenHeader,
     readonly scopes: ReadonlySet<string>,
     readonly token: string,
-    realm: string,
+    context: ChallengeContext,
+    scopeSources: string | undefined,
   ) {
-    this.#realm = realm
+    this.#context = context
+    this.#scopeSources = scopeSources
   }
 
-  static realmOf(value: object): string | undefined {
-    return #realm in value ? value.#realm : undefined
+  static contextOf(value: object): ChallengeContext | undefined {
+    return #context in value ? value.#context : undefined
+  }
+
+  static scopeSourcesOf(value: object): string | undefined {
+    return #scopeSources in value ? value.#scopeSources : undefined
   }
 }
 
@@ -27,12 +36,21 @@ export function createResult(
   header: AccessTokenHeader,
   scopes: ReadonlySet<string>,
   token: string,
-  realm: string,
+  context: ChallengeContext,
+  scopeSources?: string,
 ): VerifiedAccessToken {
-  return Object.freeze(new VerifiedToken(claims, header, scopes, token, realm))
+  return Object.freeze(new VerifiedToken(claims, header, scopes, token, context, scopeSources))
 }
 
-/** The realm of the validator that produced `auth`, if it came from one. */
-export function realmOf(auth: object): string | undefined {
-  return VerifiedToken.realmOf(auth)
+/** The challenge context of the validator that produced `auth`, if it came from one. */
+export function challengeContextOf(auth: object): ChallengeContext | undefined {
+  return VerifiedToken.contextOf(auth)
+}
+
+/**
+ * Where the validator read granted scopes, when not the default `scope`/`scp`: named in 403
+ * descriptions so a Keycloak user sees that roles came from `realm_access.roles`.
+ */
+export function scopeSourcesOf(auth: object): string | undefined {
+  return VerifiedToken.scopeSourcesOf(auth)
 }

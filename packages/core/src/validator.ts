@@ -1,47 +1,23 @@
-import type { KeyObject } from 'node:crypto'
-import { algorithmSpec, verifySignature, type AlgorithmSpec } from './algorithms.js'
-import { checkClaims, readScopes } from './claims.js'
+import { TokenCache } from './cache/token-cache.js'
+import { InvalidTokenError, isBearerGuardError, withChallengeContext } from './challenge/errors.js'
+import { within } from './claims/time.js'
 import { verifyChannel, type VerifyEvent } from './diagnostics.js'
-import { InvalidTokenError, isBearerGuardError } from './errors.js'
-import { checkSyntax, extractToken } from './extract.js'
-import { decodeJws, type DecodedJws } from './jws.js'
-import { RemoteKeySet, type KeySetFailure } from './key-set.js'
-import { resolveOptions, type AccessTokenValidatorOptions } from './options.js'
-import { createResult } from './result.js'
-import { TokenCache, type ValidityWindow } from './token-cache.js'
-import type { AccessTokenClaims, AccessTokenHeader, VerifiedAccessToken } from './types.js'
+import { decodeJws } from './jws/decode.js'
+import type { KeySource } from './keys/key-source.js'
+import { RemoteKeySet, type KeySetFailure } from './keys/remote.js'
+import { resolveValidatorOptions, type IssuerSpec } from './options/resolve.js'
+import type { AccessTokenValidatorOptions, MaybePromise } from './options/validator-options.js'
+import type { BearerRequest } from './request.js'
+import { checkSyntax, extractToken } from './transport/extract.js'
+import type { VerifiedAccessToken } from './types.js'
+import { manyIssuers, singleIssuer } from './verifiers/issuers.js'
+import { JwtVerifier, type Verified } from './verifiers/jwt.js'
 
-/**
- * What a request carries that may hold a bearer token (RFC 6750 §2). Adapters fill it from their
- * framework's request; only `authorization` is read unless the validator enables the others.
- */
-export interface BearerRequest {
-  /** The `Authorization` header value (an array if the framework kept several). */
-  readonly authorization?: string | readonly string[] | undefined
-  /** The parsed URL query; its `access_token` is read only with `allowQuery`. */
-  readonly query?: unknown
-  /**
-   * The parsed request body; its `access_token` is read only with `allowFormBody`, when
-   * `contentType` is `application/x-www-form-urlencoded` and the method is not `GET`.
-   */
-  readonly body?: unknown
-  /** The `Content-Type` header value. */
-  readonly contentType?: string | undefined
-  /** The HTTP method. */
-  readonly method?: string | undefined
-}
-
-/**
- * Receives the outcome of {@link AccessTokenValidator.verifyRequest} in callback form: an error
- * (first argument, anything `verifyRequest` rejects with) or the verified token.
- */
-export type VerifyCallback = (error: unknown, auth: VerifiedAccessToken | undefined) => void
-
-/** A configured validator. Create one per issuer and API, at start-up, and share it. */
+/** A configured validator. Create one per API, at start-up, and share it. */
 export interface AccessTokenValidator {
   /**
-   * Verifies a compact JWT access token: signature with the issuer's keys, `alg`, `typ`, `iss`,
-   * `aud`, `exp`, `nbf` and the other configured checks.
+   * Verifies a compact JWT access token: signature with its issuer's keys, `alg`, `typ`, `iss`,
+   * `aud`, `exp`, `nbf`, `iat` and the other configured checks.
    *
    * @throws {@link InvalidTokenError} (401) when the token is bad in any way.
    * @throws {@link KeySetUnavailableError} (503) when no keys can be obtained.
@@ -56,23 +32,13 @@ export interface AccessTokenValidator {
    */
   verifyRequest(request: BearerRequest): Promise<VerifiedAccessToken>
   /**
-   * {@link AccessTokenValidator.verifyRequest} in callback form, for framework adapters: saves the
-   * promise and the microtask per request. `callback` is called exactly once — **synchronously**,
-   * before this returns, whenever the answer is known without waiting (a cached token, a token
-   * verified with keys already loaded, a refused request), and later only while keys are being
-   * fetched. It receives the same errors the promise form rejects with. A `callback` that throws
-   * is a bug: on the synchronous path the throw propagates to the caller, on the later path it
-   * becomes an unhandled rejection.
-   */
-  verifyRequest(request: BearerRequest, callback: VerifyCallback): void
-  /**
-   * Loads discovery and keys now instead of on the first request, e.g. for a readiness probe.
-   * Rejects with {@link KeySetUnavailableError} when they cannot be obtained; the validator stays
-   * usable and tries again on the next request.
+   * Loads discovery and keys of every configured issuer now instead of on the first request, e.g.
+   * for a readiness probe. Rejects with {@link KeySetUnavailableError} when they cannot be
+   * obtained; the validator stays usable and tries again on the next request.
    */
   ready(): Promise<void>
   /** The realm used in this validator's challenges. */
-  readonly realm: string
+  readonly realm: string | undefined
   /**
    * Whether tokens are read from form bodies (`allowFormBody`): an adapter that verifies before
    * the body is parsed must then verify later.
@@ -80,23 +46,25 @@ export interface AccessTokenValidator {
   readonly allowFormBody: boolean
 }
 
+/** @internal The maybe-synchronous `verifyRequest` adapters use (see the adapter subpath). */
+export const VERIFY_NOW = Symbol.for('bearer-guard.verify-now')
 /**
- * Where a validator keeps the listeners of `onKeySetFailure` (adapter subpath). A global symbol, so
- * an adapter and an application with two installed copies of core still meet.
- * @internal
+ * @internal Where a validator keeps the listeners of `onKeySetFailure` (adapter subpath). Global
+ * symbols, so an adapter and an application with two installed copies of core still meet.
  */
 export const KEYSET_FAILURE_LISTENERS = Symbol.for('bearer-guard.keyset-failure-listeners')
 
-/** `typ` values of access tokens (RFC 9068 §2.1), compared case-insensitively. */
-const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt', 'jwt', 'application/jwt'])
-const STRICT_TYPES = new Set(['at+jwt', 'application/at+jwt'])
-
 /**
- * Creates a validator for the access tokens of one issuer and API. Options are checked here,
- * once; nothing is fetched until the first token (or {@link AccessTokenValidator.ready}), so the
- * process starts even when the authorization server is down.
+ * Creates a validator for the access tokens of one or several issuers and an API. Options are
+ * checked here, once; nothing is fetched until the first token (or
+ * {@link AccessTokenValidator.ready}), so the process starts even when an issuer is down.
  *
- * @throws `TypeError` for a missing issuer or audience, an insecure URL, or any invalid option.
+ * The stages, in order: extract the token from the request; serve it from the verified-token
+ * cache, or decode it, select its issuer's verifier by the unverified `iss` among the accepted
+ * issuers, and verify header, signature (with that issuer's keys only), time window and claims.
+ *
+ * @throws `TypeError` for a missing issuer or audience, an insecure URL, an unknown option, or
+ * any invalid option.
  *
  * @example
  * ```ts
@@ -112,177 +80,85 @@ const STRICT_TYPES = new Set(['at+jwt', 'application/at+jwt'])
 export function createAccessTokenValidator(
   options: AccessTokenValidatorOptions,
 ): AccessTokenValidator {
-  const o = resolveOptions(options)
-  const { realm, clock } = o
+  const o = resolveValidatorOptions(options)
+  const { context, clock, maxTokenLength, extract } = o
   const failureListeners = new Set<(failure: KeySetFailure) => void>()
-  const keySet =
-    o.secret === undefined
-      ? new RemoteKeySet({
-          issuer: o.issuer,
-          jwksUri: o.jwksUri,
-          limits: { fetch: o.fetch, timeout: o.fetchTimeout, maxBytes: o.maxResponseSize },
-          allowInsecureHttp: o.allowInsecureHttp,
-          maxAge: o.keySetMaxAge * 1000,
-          minAge: Math.min(o.keySetMinAge, o.keySetMaxAge) * 1000,
-          staleIfError: o.staleIfError * 1000,
-          unknownKeyCooldown: o.unknownKeyCooldown * 1000,
-          retryAfter: o.retryAfter * 1000,
-          realm,
-          clock,
-          onFailure: (failure) => {
-            for (const listener of failureListeners) listener(failure)
-          },
-        })
-      : undefined
-  const secretKeys: readonly KeyObject[] = o.secret === undefined ? [] : [o.secret]
+  function reportFailure(failure: KeySetFailure): void {
+    for (const listener of failureListeners) listener(failure)
+  }
+
+  function keySource(spec: IssuerSpec): KeySource {
+    if (spec.keys.kind === 'static') return spec.keys.source
+    const r = o.remote
+    return new RemoteKeySet({
+      issuer: spec.match.issuer,
+      jwksUri: spec.keys.jwksUri,
+      limits: { fetch: r.fetch, timeout: r.timeout, maxBytes: r.maxBytes },
+      allowInsecureHttp: r.allowInsecureHttp,
+      maxAge: r.maxAge,
+      minAge: Math.min(r.minAge, r.maxAge),
+      defaultAge: Math.min(r.defaultAge, r.maxAge),
+      staleIfError: r.staleIfError,
+      unknownKeyCooldown: r.unknownKeyCooldown,
+      retryAfter: r.retryAfter,
+      clock,
+      onFailure: reportFailure,
+    })
+  }
+  function verifier(spec: IssuerSpec): JwtVerifier {
+    return new JwtVerifier({ ...spec, keys: keySource(spec), clock, context })
+  }
+
+  const configured = o.issuers.map(verifier)
+  const issuers =
+    configured.length === 1 && o.resolver === undefined
+      ? singleIssuer(configured[0] as JwtVerifier)
+      : manyIssuers(configured, o.resolver, (entry) => verifier(o.resolveIssuer(entry)))
   const cache = o.tokenCacheSize > 0 ? new TokenCache(o.tokenCacheSize) : undefined
 
-  function invalid(code: ConstructorParameters<typeof InvalidTokenError>[0], text: string) {
-    return new InvalidTokenError(code, text, { realm })
-  }
-
-  /** Everything that can be checked before a key is needed. */
-  function decode(token: string): {
-    jws: DecodedJws
-    spec: AlgorithmSpec
-    kid: string | undefined
-  } {
-    if (typeof token !== 'string' || token === '') {
-      throw invalid('ERR_TOKEN_MALFORMED', 'The access token is missing')
-    }
-    if (token.length > o.maxTokenLength) {
-      throw invalid('ERR_TOKEN_TOO_LARGE', 'The access token is larger than accepted')
-    }
-    const jws = decodeJws(token, realm)
-    const { alg, kid, typ, crit, b64 } = jws.header
-    const spec = typeof alg === 'string' && o.algorithms.has(alg) ? algorithmSpec(alg) : undefined
-    if (spec === undefined) {
-      throw invalid(
-        'ERR_TOKEN_ALG_NOT_ALLOWED',
-        'The access token is signed with an algorithm that is not accepted',
-      )
-    }
-    if (jws.signature.length === 0) {
-      throw invalid('ERR_TOKEN_MALFORMED', 'The access token is not a signed JWT')
-    }
-    if (crit !== undefined) {
-      throw invalid(
-        'ERR_TOKEN_CRIT_UNSUPPORTED',
-        'The access token has critical header parameters that are not supported',
-      )
-    }
-    if (b64 !== undefined && b64 !== true) {
-      throw invalid('ERR_TOKEN_MALFORMED', 'Unencoded-payload tokens are not accepted')
-    }
-    if (kid !== undefined && typeof kid !== 'string') {
-      throw invalid('ERR_TOKEN_MALFORMED', "The 'kid' header parameter is not a string")
-    }
-    if (typ !== undefined) {
-      const allowed = o.strict ? STRICT_TYPES : ACCESS_TOKEN_TYPES
-      if (typeof typ !== 'string' || !allowed.has(typ.toLowerCase())) {
-        throw invalid('ERR_TOKEN_TYPE_INVALID', 'The token is not an access token (typ)')
-      }
-    } else if (o.strict) {
-      throw invalid(
-        'ERR_TOKEN_TYPE_INVALID',
-        'The token is not an RFC 9068 access token (typ at+jwt required)',
-      )
-    }
-    return { jws, spec, kid }
-  }
-
-  /** Signature, then claims; synchronous once the candidate keys are known. */
-  function finish(
-    token: string,
-    id: string | undefined,
-    jws: DecodedJws,
-    spec: AlgorithmSpec,
-    keys: readonly KeyObject[],
-  ): VerifiedAccessToken {
-    if (keys.length === 0) {
-      throw invalid(
-        'ERR_TOKEN_KEY_NOT_FOUND',
-        'No signing key of the issuer matches the access token',
-      )
-    }
-    let signer: KeyObject | undefined
-    for (const key of keys) {
-      // Candidates already fit `spec`: the key set selects them so, and a secret is checked below.
-      if (verifySignature(spec, key, jws.signingInput, jws.signature)) {
-        signer = key
-        break
-      }
-    }
-    if (signer === undefined) {
-      throw invalid('ERR_TOKEN_SIGNATURE_INVALID', 'The access token signature is invalid')
-    }
-    const now = clock()
-    const claims = Object.freeze(checkClaims(jws.payload, o, now))
-    const scopes = readScopes(jws.payload, o.scopeClaims, realm)
-    const header = Object.freeze(jws.header) as AccessTokenHeader
-    const result = createResult(claims, header, scopes, token, realm)
+  function store(id: string | undefined, verified: Verified): VerifiedAccessToken {
     if (id !== undefined && cache !== undefined) {
-      cache.set(id, result, signer, validityWindow(claims), now)
+      cache.set(id, verified.result, verified.key, verified.keys, verified.window, clock())
     }
-    return result
+    return verified.result
   }
 
-  /** The time claims as instants, so a cache hit compares numbers instead of re-checking claims. */
-  function validityWindow({ exp, nbf, iat }: AccessTokenClaims): ValidityWindow {
-    // The same bounds checkClaims applies, as instants: nbf and iat (never in the future beyond
-    // the tolerance), exp, and iat + maxTokenAge.
-    const tolerance = o.clockTolerance
-    const notBefore = nbf === undefined ? -Infinity : (nbf - tolerance) * 1000
-    const issued = iat === undefined ? -Infinity : (iat - tolerance) * 1000
-    const maxAge = o.maxTokenAge
-    return {
-      from: Math.max(notBefore, issued),
-      before: (exp + tolerance) * 1000,
-      until:
-        maxAge === undefined || iat === undefined ? Infinity : (iat + maxAge + tolerance) * 1000,
+  /** Everything after the cache: decode, select the issuer, verify. Synchronous once keys are cached. */
+  function verifyFresh(token: string, id: string | undefined): MaybePromise<VerifiedAccessToken> {
+    if (typeof token !== 'string' || token === '') {
+      throw new InvalidTokenError('ERR_TOKEN_MALFORMED', 'The access token is missing')
     }
+    if (token.length > maxTokenLength) {
+      throw new InvalidTokenError('ERR_TOKEN_TOO_LARGE', 'The access token is larger than accepted')
+    }
+    const jws = decodeJws(token)
+    const selected = issuers.select(jws)
+    const verified =
+      selected instanceof Promise
+        ? selected.then((v) => v.verify(token, jws))
+        : selected.verify(token, jws)
+    if (!(verified instanceof Promise)) return store(id, verified)
+    return verified.then((v) => store(id, v))
   }
 
   /**
-   * A cached result, if the token was verified before, its key is still published and its time
-   * claims still hold now. Anything else falls through to a full verification.
+   * A cached result, if the token was verified before, its time window holds now and its key is
+   * still published. Anything else falls through to a full verification.
    */
+  // Whether the last synchronous `attempt` was a cache hit, read right after it (single-threaded).
+  let servedFromCache = false
+
   function cached(id: string): VerifiedAccessToken | undefined {
     const entry = cache?.get(id)
     if (entry === undefined) return undefined
-    const now = clock()
-    if (
-      now >= entry.from &&
-      now < entry.before &&
-      now <= entry.until &&
-      (keySet === undefined || keySet.holds(entry.key))
-    ) {
-      return entry.result
-    }
-    // Expired, not yet valid, or its key is gone: the full path below produces the error.
+    if (within(entry, clock()) && entry.keys.holds(entry.key)) return entry.result
+    // Expired, not yet valid, or its key is gone: the full path produces the error.
     cache?.delete(id)
     return undefined
   }
 
-  /** Everything after the cache: decode, keys, signature, claims. Synchronous once keys are cached. */
-  function verifyFresh(
-    token: string,
-    id: string | undefined,
-  ): VerifiedAccessToken | Promise<VerifiedAccessToken> {
-    const { jws, spec, kid } = decode(token)
-    const keys = keySet === undefined ? secretKeys : keySet.candidates(spec, kid)
-    if (Array.isArray(keys)) return finish(token, id, jws, spec, keys as readonly KeyObject[])
-    return (keys as Promise<readonly KeyObject[]>).then((loaded) =>
-      finish(token, id, jws, spec, loaded),
-    )
-  }
-
-  function publish(outcome: VerifyEvent['outcome'], isCached: boolean): void {
-    verifyChannel.publish({ issuer: o.issuer, outcome, cached: isCached } satisfies VerifyEvent)
-  }
-
-  function publishFailure(error: unknown): void {
-    if (verifyChannel.hasSubscribers && isBearerGuardError(error)) publish(error.code, false)
+  function publish(outcome: VerifyEvent['outcome'], isCached: boolean, issuer?: string): void {
+    verifyChannel.publish({ issuer, outcome, cached: isCached } satisfies VerifyEvent)
   }
 
   /**
@@ -291,104 +167,79 @@ export function createAccessTokenValidator(
    * `inRequest`: the token came from a request, so its token68 syntax is checked here, after the
    * cache: a cached token was verified, so it is base64url JWS, and token68, already.
    */
-  function attempt(
-    token: string,
-    inRequest: boolean,
-  ): VerifiedAccessToken | Promise<VerifiedAccessToken> {
+  function attempt(token: string, inRequest: boolean): MaybePromise<VerifiedAccessToken> {
     let id: string | undefined
-    if (cache !== undefined && typeof token === 'string' && token.length <= o.maxTokenLength) {
+    if (cache !== undefined && typeof token === 'string' && token.length <= maxTokenLength) {
       id = TokenCache.id(token)
       const hit = cached(id)
       if (hit !== undefined) {
-        if (verifyChannel.hasSubscribers) publish('ok', true)
+        servedFromCache = true
         return hit
       }
     }
-    if (!verifyChannel.hasSubscribers) {
-      if (inRequest) checkSyntax(token, realm)
-      return verifyFresh(token, id)
-    }
-    let outcome: VerifiedAccessToken | Promise<VerifiedAccessToken>
-    try {
-      if (inRequest) checkSyntax(token, realm)
-      outcome = verifyFresh(token, id)
-    } catch (error) {
-      publishFailure(error)
-      throw error
-    }
+    servedFromCache = false
+    if (inRequest) checkSyntax(token)
+    return verifyFresh(token, id)
+  }
+
+  /** The boundary: every error leaving here carries this validator's challenge context. */
+  function settle(outcome: MaybePromise<VerifiedAccessToken>): MaybePromise<VerifiedAccessToken> {
     if (!(outcome instanceof Promise)) {
-      publish('ok', false)
+      if (verifyChannel.hasSubscribers) publish('ok', servedFromCache, outcome.claims.iss)
       return outcome
     }
     return outcome.then(
       (result) => {
-        publish('ok', false)
+        if (verifyChannel.hasSubscribers) publish('ok', false, result.claims.iss)
         return result
       },
       (error: unknown) => {
-        publishFailure(error)
-        throw error
+        throw failed(error)
       },
     )
   }
 
-  function fromRequest(request: BearerRequest): VerifiedAccessToken | Promise<VerifiedAccessToken> {
-    let token: string
+  function failed(error: unknown): unknown {
+    withChallengeContext(error, context)
+    if (verifyChannel.hasSubscribers && isBearerGuardError(error)) publish(error.code, false)
+    return error
+  }
+
+  // No closure per request: the hot path allocates nothing here.
+  function verifyNow(request: BearerRequest): MaybePromise<VerifiedAccessToken> {
+    let outcome: MaybePromise<VerifiedAccessToken>
     try {
-      token = extractToken(request, o)
+      outcome = attempt(extractToken(request, extract), true)
     } catch (error) {
-      publishFailure(error)
-      throw error
+      throw failed(error)
     }
-    return attempt(token, true)
+    return settle(outcome)
   }
 
-  // `async` without `await`: a sync throw becomes a rejection, and a cached result resolves at once.
-  async function verify(token: string): Promise<VerifiedAccessToken> {
-    return attempt(token, false)
-  }
-
-  async function verifyRequestAsync(request: BearerRequest): Promise<VerifiedAccessToken> {
-    return fromRequest(request)
-  }
-
-  function verifyRequest(request: BearerRequest): Promise<VerifiedAccessToken>
-  function verifyRequest(request: BearerRequest, callback: VerifyCallback): void
-  function verifyRequest(
-    request: BearerRequest,
-    callback?: VerifyCallback,
-  ): Promise<VerifiedAccessToken> | undefined {
-    if (callback === undefined) return verifyRequestAsync(request)
-    let outcome: VerifiedAccessToken | Promise<VerifiedAccessToken>
+  function verifyToken(token: string): MaybePromise<VerifiedAccessToken> {
+    let outcome: MaybePromise<VerifiedAccessToken>
     try {
-      outcome = fromRequest(request)
+      outcome = attempt(token, false)
     } catch (error) {
-      callback(error, undefined)
-      return undefined
+      throw failed(error)
     }
-    if (outcome instanceof Promise) {
-      outcome.then(
-        (auth) => {
-          callback(null, auth)
-        },
-        (error: unknown) => {
-          callback(error, undefined)
-        },
-      )
-    } else {
-      callback(null, outcome)
-    }
-    return undefined
+    return settle(outcome)
   }
 
   return Object.freeze({
     [KEYSET_FAILURE_LISTENERS]: failureListeners,
-    realm,
-    allowFormBody: o.allowFormBody,
-    verify,
-    verifyRequest,
+    [VERIFY_NOW]: verifyNow,
+    realm: context.realm,
+    allowFormBody: extract.allowFormBody,
+    // `async` without `await`: a sync throw becomes a rejection, a cached result resolves at once.
+    async verify(token: string): Promise<VerifiedAccessToken> {
+      return verifyToken(token)
+    },
+    async verifyRequest(request: BearerRequest): Promise<VerifiedAccessToken> {
+      return verifyNow(request)
+    },
     async ready(): Promise<void> {
-      await keySet?.load()
+      await Promise.all(issuers.configured.map((v) => v.keys.load()))
     },
   })
 }

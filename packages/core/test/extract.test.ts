@@ -14,10 +14,29 @@ const base: AccessTokenValidatorOptions = {
   fetch: () => Promise.reject(new Error('no network in this test')),
 }
 
-async function outcome(request: BearerRequest, options: Partial<AccessTokenValidatorOptions> = {}) {
+/** A request described by the parts these tests vary. */
+interface Parts {
+  readonly authorization?: string | readonly string[]
+  readonly contentType?: string
+  readonly cookie?: string | readonly string[]
+  readonly headers?: Record<string, string | readonly string[]>
+  readonly method?: string
+  readonly query?: unknown
+  readonly body?: unknown
+}
+
+function request(parts: Parts): BearerRequest {
+  const headers: Record<string, string | readonly string[] | undefined> = { ...parts.headers }
+  if (parts.authorization !== undefined) headers.authorization = parts.authorization
+  if (parts.contentType !== undefined) headers['content-type'] = parts.contentType
+  if (parts.cookie !== undefined) headers.cookie = parts.cookie
+  return { method: parts.method, headers, query: parts.query, body: parts.body }
+}
+
+async function outcome(parts: Parts, options: Partial<AccessTokenValidatorOptions> = {}) {
   const validator = createAccessTokenValidator({ ...base, ...options })
   try {
-    await validator.verifyRequest(request)
+    await validator.verifyRequest(request(parts))
   } catch (error) {
     if (!(error instanceof BearerGuardError)) throw error
     return `${error.status} ${error.code}`
@@ -117,5 +136,68 @@ describe('token extraction (RFC 6750 §2)', () => {
         { allowFormBody: true, allowQuery: true },
       ),
     ).toBe('400 ERR_INVALID_REQUEST')
+  })
+})
+
+describe('opt-in token sources: a cookie and a custom header (RFC 6750 §2: one method per request)', () => {
+  const cookie = { tokenSources: { cookie: 'at' } }
+  const header = { tokenSources: { header: 'X-Access-Token' } }
+
+  it('reads the named cookie only when enabled, among other cookies, quoted or not', async () => {
+    expect(await outcome({ cookie: `at=${JWT}` })).toBe('401 ERR_MISSING_CREDENTIALS')
+    expect(await outcome({ cookie: `theme=dark; at=${JWT}; lang=en` }, cookie)).toBe(REACHES_KEYS)
+    expect(await outcome({ cookie: `at="${JWT}"` }, cookie)).toBe(REACHES_KEYS)
+    expect(await outcome({ cookie: ['theme=dark', `at=${JWT}`] }, cookie)).toBe(REACHES_KEYS)
+    expect(await outcome({ cookie: 'theme=dark; xat=1' }, cookie)).toBe(
+      '401 ERR_MISSING_CREDENTIALS',
+    )
+  })
+
+  it('refuses a malformed or repeated token cookie with invalid_request', async () => {
+    expect(await outcome({ cookie: 'at=' }, cookie)).toBe('400 ERR_INVALID_REQUEST')
+    expect(await outcome({ cookie: 'at=a,b' }, cookie)).toBe('400 ERR_INVALID_REQUEST')
+    expect(await outcome({ cookie: `at=${JWT}; at=${JWT}` }, cookie)).toBe(
+      '400 ERR_INVALID_REQUEST',
+    )
+  })
+
+  it('reads a bare token from the custom header only when enabled', async () => {
+    const parts = { headers: { 'x-access-token': JWT } }
+    expect(await outcome(parts)).toBe('401 ERR_MISSING_CREDENTIALS')
+    expect(await outcome(parts, header)).toBe(REACHES_KEYS)
+    expect(await outcome({ headers: { 'x-access-token': 'a b' } }, header)).toBe(
+      '400 ERR_INVALID_REQUEST',
+    )
+    expect(await outcome({ headers: { 'x-access-token': [JWT, JWT] } }, header)).toBe(
+      '400 ERR_INVALID_REQUEST',
+    )
+  })
+
+  it('refuses a token sent two ways: header and cookie, header and custom header, cookie and query', async () => {
+    const both = { tokenSources: { cookie: 'at', header: 'x-access-token' } }
+    expect(await outcome({ authorization: `Bearer ${JWT}`, cookie: `at=${JWT}` }, both)).toBe(
+      '400 ERR_INVALID_REQUEST',
+    )
+    expect(
+      await outcome({ authorization: `Bearer ${JWT}`, headers: { 'x-access-token': JWT } }, both),
+    ).toBe('400 ERR_INVALID_REQUEST')
+    expect(
+      await outcome(
+        { cookie: `at=${JWT}`, query: { access_token: JWT } },
+        { ...both, allowQuery: true },
+      ),
+    ).toBe('400 ERR_INVALID_REQUEST')
+  })
+
+  it('checks the token source options at construction', () => {
+    expect(() =>
+      createAccessTokenValidator({ ...base, tokenSources: { header: 'Authorization' } }),
+    ).toThrow(/other than Authorization/)
+    expect(() => createAccessTokenValidator({ ...base, tokenSources: { header: 'x y' } })).toThrow(
+      /field name/,
+    )
+    expect(() =>
+      createAccessTokenValidator({ ...base, tokenSources: { cookies: 'at' } as never }),
+    ).toThrow(/did you mean 'cookie'/)
   })
 })

@@ -122,7 +122,7 @@ describe('diagnostics_channel events', () => {
     try {
       await validator.verify(token)
       await validator.verify(token)
-      await rejection(validator.verifyRequest({ authorization: 'Basic x' }))
+      await rejection(validator.verifyRequest({ headers: { authorization: 'Basic x' } }))
       await rejection(validator.verify(await issuer.mint({ aud: 'other' })))
     } finally {
       recorder.stop()

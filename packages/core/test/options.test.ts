@@ -91,7 +91,7 @@ describe('resolveValidator: the one place adapters turn their options into a val
       /must come from createAccessTokenValidator/,
     )
     expect(() => resolveValidator(null as unknown as ValidatorSource)).toThrow(/must be an object/)
-    expect(() => resolveValidator({ issuer: ok.issuer } as ValidatorSource)).toThrow(/audience/)
+    expect(() => resolveValidator({ issuer: ok.issuer })).toThrow(/audience/)
   })
 })
 

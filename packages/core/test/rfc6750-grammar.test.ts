@@ -78,13 +78,16 @@ describe('RFC 6750 §3: every error code renders attributes within the allowed c
 
   // A Record over the code union: a new code fails to compile until it has scenarios here.
   const scenarios: Record<BearerGuardErrorCode, () => Promise<BearerGuardError>[]> = {
-    ERR_MISSING_CREDENTIALS: () => [rejection(make().verifyRequest({}))],
+    ERR_MISSING_CREDENTIALS: () => [rejection(make().verifyRequest({ headers: {} }))],
     ERR_INVALID_REQUEST: () => [
-      rejection(make().verifyRequest({ authorization: 'Bearer ' })),
-      rejection(make().verifyRequest({ authorization: 'Bearer a"b\\c' })),
-      rejection(make().verifyRequest({ authorization: ['Bearer a', 'Bearer b'] })),
+      rejection(make().verifyRequest({ headers: { authorization: 'Bearer ' } })),
+      rejection(make().verifyRequest({ headers: { authorization: 'Bearer a"b\\c' } })),
+      rejection(make().verifyRequest({ headers: { authorization: ['Bearer a', 'Bearer b'] } })),
       rejection(
-        make().verifyRequest({ authorization: 'Bearer abc', query: { access_token: 'x' } }),
+        make().verifyRequest({
+          headers: { authorization: 'Bearer abc' },
+          query: { access_token: 'x' },
+        }),
       ),
     ],
     ERR_TOKEN_MALFORMED: () => [

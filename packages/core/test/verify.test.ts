@@ -287,9 +287,9 @@ describe('verify: header, signature and claim checks', () => {
         'ERR_TOKEN_AUDIENCE_INVALID',
       )
     }
-    expect(() =>
-      createAccessTokenValidator({ issuer: issuer.issuer } as AccessTokenValidatorOptions),
-    ).toThrow(/"audience" is required/)
+    expect(() => createAccessTokenValidator({ issuer: issuer.issuer })).toThrow(
+      /"audience" is required/,
+    )
   })
 
   it('refuses an ID token of the same issuer presented as an access token', async () => {

@@ -1,21 +1,15 @@
 import { hash, type KeyObject } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import type { VerifiedAccessToken } from './types.js'
+import type { ValidityWindow } from '../claims/time.js'
+import type { KeySource } from '../keys/key-source.js'
+import type { VerifiedAccessToken } from '../types.js'
 
-/** When a cached result may be served, in ms since the epoch (the time claims, precomputed). */
-export interface ValidityWindow {
-  /** Served from this instant on (`nbf`, and `iat` under `maxTokenAge`, less the tolerance). */
-  readonly from: number
-  /** Served strictly before this instant (`exp` plus the tolerance). */
-  readonly before: number
-  /** Served up to and including this instant (`iat` + `maxTokenAge` + tolerance, or Infinity). */
-  readonly until: number
-}
-
-interface Entry extends ValidityWindow {
+/** A cached verification: served while its window holds and its key source still holds its key. */
+export interface CacheEntry extends ValidityWindow {
   readonly result: VerifiedAccessToken
   /** The key that verified the signature: an entry dies with its key. */
   readonly key: KeyObject
+  readonly keys: KeySource
 }
 
 /**
@@ -24,10 +18,10 @@ interface Entry extends ValidityWindow {
  * the caller re-checks the time claims and the key on every hit.
  */
 export class TokenCache {
-  readonly #lru: LRUCache<string, Entry>
+  readonly #lru: LRUCache<string, CacheEntry>
 
   constructor(maxEntries: number) {
-    this.#lru = new LRUCache<string, Entry>({ max: maxEntries })
+    this.#lru = new LRUCache<string, CacheEntry>({ max: maxEntries })
   }
 
   /** The cache key of a token. */
@@ -36,7 +30,7 @@ export class TokenCache {
     return hash('sha256', token, 'binary')
   }
 
-  get(id: string): Entry | undefined {
+  get(id: string): CacheEntry | undefined {
     return this.#lru.get(id)
   }
 
@@ -48,11 +42,15 @@ export class TokenCache {
     id: string,
     result: VerifiedAccessToken,
     key: KeyObject,
+    keys: KeySource,
     window: ValidityWindow,
     now: number,
   ): void {
     const ttl = Math.ceil(window.before - now)
-    if (ttl > 0) this.#lru.set(id, { result, key, ...window }, { ttl })
+    if (ttl > 0) {
+      const { from, before, until } = window
+      this.#lru.set(id, { result, key, keys, from, before, until }, { ttl })
+    }
   }
 
   delete(id: string): void {

@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer'
-import { InvalidTokenError } from './errors.js'
+import { InvalidTokenError } from '../challenge/errors.js'
 
 /** A compact JWS split and decoded once: everything later steps need, nothing verified yet. */
 export interface DecodedJws {
@@ -78,39 +78,39 @@ function parseJsonObject(bytes: Buffer): Record<string, unknown> | undefined {
   return topLevelMembers(text) === Object.keys(object).length ? object : undefined
 }
 
-function malformed(description: string, realm: string): InvalidTokenError {
-  return new InvalidTokenError('ERR_TOKEN_MALFORMED', description, { realm })
+function malformed(description: string): InvalidTokenError {
+  return new InvalidTokenError('ERR_TOKEN_MALFORMED', description)
 }
 
 /**
  * Splits and decodes a compact JWS (RFC 7515 §7.1). Rejects JWE (five parts), detached forms, non-base64url segments, non-UTF-8, non-object JSON and duplicate members.
  */
-export function decodeJws(token: string, realm: string): DecodedJws {
+export function decodeJws(token: string): DecodedJws {
   const first = token.indexOf('.')
   const second = first === -1 ? -1 : token.indexOf('.', first + 1)
-  if (second === -1) throw malformed('The access token is not a JWT', realm)
+  if (second === -1) throw malformed('The access token is not a JWT')
   if (token.indexOf('.', second + 1) !== -1) {
-    throw malformed('Encrypted (JWE) or otherwise malformed tokens are not accepted', realm)
+    throw malformed('Encrypted (JWE) or otherwise malformed tokens are not accepted')
   }
   const h = token.slice(0, first)
   const p = token.slice(first + 1, second)
   const s = token.slice(second + 1)
   // An empty signature is decoded (to nothing) rather than refused here: an unsecured JWS
   // (`alg: none`, RFC 7519 §6) must be refused for its algorithm, with the code that says so.
-  if (h === '' || p === '') throw malformed('The access token is not a signed JWT', realm)
+  if (h === '' || p === '') throw malformed('The access token is not a signed JWT')
 
   const headerBytes = decodeSegment(h)
   const header = headerBytes && parseJsonObject(headerBytes)
   if (header === undefined) {
-    throw malformed('The access token header is not a JSON object with unique members', realm)
+    throw malformed('The access token header is not a JSON object with unique members')
   }
   const payloadBytes = decodeSegment(p)
   const payload = payloadBytes && parseJsonObject(payloadBytes)
   if (payload === undefined) {
-    throw malformed('The access token payload is not a JSON object with unique members', realm)
+    throw malformed('The access token payload is not a JSON object with unique members')
   }
   const signature = decodeSegment(s)
-  if (signature === undefined) throw malformed('The access token signature is not base64url', realm)
+  if (signature === undefined) throw malformed('The access token signature is not base64url')
 
   return {
     header,

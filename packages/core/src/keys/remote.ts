@@ -1,7 +1,6 @@
-import { KeyObject } from 'node:crypto'
-import { importJWK, type JWK } from 'jose'
+import type { KeyObject } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
-import { algorithmSpec, jwkFits, keyObjectFits, type AlgorithmSpec } from './algorithms.js'
+import type { AlgorithmSpec } from '../jws/algorithms.js'
 import { discoverJwksUri } from './discovery.js'
 import {
   fetchEndChannel,
@@ -9,9 +8,12 @@ import {
   fetchStartChannel,
   staleChannel,
   type KeySetFetchReason,
-} from './diagnostics.js'
-import { KeySetUnavailableError } from './errors.js'
+} from '../diagnostics.js'
+import { KeySetUnavailableError } from '../challenge/errors.js'
 import { FetchFailure, fetchJson, type FetchLimits } from './fetch-json.js'
+import { importPublicJwk, keyEntry, readJwk } from './jwk.js'
+import type { KeySource } from './key-source.js'
+import { KeySelection, type KeyEntry } from './selection.js'
 
 /** Settings of a {@link RemoteKeySet}; all times in milliseconds. */
 export interface RemoteKeySetSettings {
@@ -19,14 +21,15 @@ export interface RemoteKeySetSettings {
   readonly jwksUri: string | undefined
   readonly limits: FetchLimits
   readonly allowInsecureHttp: boolean
-  /** Upper bound of a key set's age; a shorter `Cache-Control: max-age` is honoured. */
+  /** Upper bound of the key set's age, whatever `Cache-Control` says. */
   readonly maxAge: number
-  /** Lower bound of a key set's age, whatever `Cache-Control` says. */
+  /** Lower bound of an honoured `max-age`. */
   readonly minAge: number
+  /** The key set's age when its response has no `Cache-Control: max-age`. */
+  readonly defaultAge: number
   readonly staleIfError: number
   readonly unknownKeyCooldown: number
   readonly retryAfter: number
-  readonly realm: string
   readonly clock: () => number
   /** Told once per failure episode: the first failed load after start-up or a success. */
   readonly onFailure?: ((failure: KeySetFailure) => void) | undefined
@@ -51,43 +54,21 @@ export interface KeySetFailure {
   readonly error: unknown
 }
 
-interface KeyEntry {
-  readonly kid: string | undefined
-  readonly jwk: Readonly<Record<string, unknown>>
-  readonly key: KeyObject
-}
-
 /** Most keys taken from one JWKS; a larger set is truncated, never a reason to fail. */
 const MAX_KEYS = 100
-/** Most keys tried for a token without `kid`, so one token cannot cost a signature per key. */
-const MAX_KIDLESS_CANDIDATES = 4
 const MAX_BACKOFF = 30_000
-
-/** The public members of each key type; private members (`d`, `p`, …) are never imported. */
-const PUBLIC_MEMBERS: Readonly<Record<string, readonly string[]>> = {
-  RSA: ['kty', 'n', 'e'],
-  EC: ['kty', 'crv', 'x', 'y'],
-  OKP: ['kty', 'crv', 'x'],
-}
-
-function defaultAlg(jwk: Record<string, unknown>): string | undefined {
-  if (jwk.kty === 'RSA') return 'RS256'
-  if (jwk.kty === 'OKP') return 'EdDSA'
-  if (jwk.kty === 'EC') {
-    return { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' }[String(jwk.crv)]
-  }
-  return undefined
-}
+const EMPTY = new KeySelection([])
 
 /**
  * The issuer's keys, fetched lazily (discovery first, unless a `jwksUri` is configured) and
  * cached. Concurrent callers share one in-flight fetch. Once loaded, {@link candidates} answers
  * synchronously: no I/O and no promise on the hot path.
  */
-export class RemoteKeySet {
+export class RemoteKeySet implements KeySource {
   readonly #s: RemoteKeySetSettings
   #jwksUri: string | undefined
-  #entries: readonly KeyEntry[] | undefined
+  /** The current set; `undefined` until the first load. */
+  #entries: KeySelection | undefined
   #loadedAt = 0
   /**
    * Age at which the current set is refreshed: `Cache-Control: max-age` within the configured
@@ -101,10 +82,6 @@ export class RemoteKeySet {
   #lastUnknownKidRefetch = Number.NEGATIVE_INFINITY
   #failures = 0
   #nextAttemptAt = 0
-  /** Candidates per `alg` and `kid`, rebuilt after every load. */
-  #selection = new Map<AlgorithmSpec, Map<string | undefined, readonly KeyObject[]>>()
-  /** The key objects of the current set, for {@link holds}. */
-  #current: ReadonlySet<KeyObject> = new Set()
   /** Imported keys by their public material, so a refresh re-imports only new keys. */
   readonly #imported = new LRUCache<string, KeyObject>({ max: 4 * MAX_KEYS })
 
@@ -155,7 +132,7 @@ export class RemoteKeySet {
    * removed must not be served from the verified-token cache.
    */
   holds(key: KeyObject): boolean {
-    if (this.#entries === undefined || !this.#current.has(key)) return false
+    if (this.#entries === undefined || !this.#entries.has(key)) return false
     // Cache hits must keep the key set fresh too, or removed keys would never be noticed.
     const now = this.#s.clock()
     const age = now - this.#loadedAt
@@ -194,26 +171,11 @@ export class RemoteKeySet {
   }
 
   #select(spec: AlgorithmSpec, kid: string | undefined): readonly KeyObject[] {
-    // Keyed by the (singleton) spec, then kid: no string is built per request.
-    let byKid = this.#selection.get(spec)
-    let found = byKid?.get(kid)
-    if (found === undefined) {
-      const keys: KeyObject[] = []
-      for (const entry of this.#entries ?? []) {
-        if (kid !== undefined && entry.kid !== kid) continue
-        if (!jwkFits(entry.jwk, spec) || !keyObjectFits(entry.key, spec)) continue
-        keys.push(entry.key)
-        if (kid === undefined && keys.length === MAX_KIDLESS_CANDIDATES) break
-      }
-      found = Object.freeze(keys)
-      // Memoise only hits: misses are bounded by the cooldown, and random kids must not fill memory.
-      if (keys.length > 0) {
-        if (byKid === undefined)
-          this.#selection.set(spec, (byKid = new Map<string | undefined, readonly KeyObject[]>()))
-        byKid.set(kid, found)
-      }
-    }
-    return found
+    return (this.#entries ?? EMPTY).select(spec, kid)
+  }
+
+  issuerOf(key: KeyObject): string | undefined {
+    return this.#entries?.issuerOf(key)
   }
 
   #refresh(reason: KeySetFetchReason): Promise<void> {
@@ -234,13 +196,16 @@ export class RemoteKeySet {
         this.#s.allowInsecureHttp,
       )
       const { body, maxAge } = await fetchJson(this.#jwksUri, this.#s.limits)
-      const entries = await this.#importAll(body)
-      const age = Math.min(this.#s.maxAge, Math.max(this.#s.minAge, (maxAge ?? Infinity) * 1000))
+      const entries = this.#importAll(body)
+      // `Cache-Control: max-age` is honoured within [minAge, maxAge], longer than the default age
+      // too; without one, the default age applies.
+      const age =
+        maxAge === undefined
+          ? this.#s.defaultAge
+          : Math.min(this.#s.maxAge, Math.max(this.#s.minAge, maxAge * 1000))
       this.#softAge = age * (0.9 + 0.1 * Math.random())
       this.#hardAge = age + this.#s.staleIfError
-      this.#entries = entries
-      this.#current = new Set(entries.map((e) => e.key))
-      this.#selection = new Map()
+      this.#entries = new KeySelection(entries)
       this.#loadedAt = this.#s.clock()
       this.#failures = 0
       this.#nextAttemptAt = 0
@@ -288,57 +253,27 @@ export class RemoteKeySet {
     return new KeySetUnavailableError(
       "The authorization server's signing keys cannot be obtained; try again later",
       Math.max(retryAfter, this.#s.retryAfter / 1000),
-      { realm: this.#s.realm, cause },
+      { cause },
     )
   }
 
-  async #importAll(body: unknown): Promise<readonly KeyEntry[]> {
+  #importAll(body: unknown): readonly KeyEntry[] {
     const keys = (body as { keys?: unknown } | null)?.keys
-    if (!Array.isArray(keys)) throw new FetchFailure('the JWKS has no "keys" array')
+    if (!Array.isArray(keys)) throw new FetchFailure("the JWKS has no 'keys' array")
     const entries: KeyEntry[] = []
-    for (const jwk of keys.slice(0, MAX_KEYS) as unknown[]) {
-      const entry = await this.#importOne(jwk)
-      if (entry !== undefined) entries.push(entry)
+    for (const value of keys.slice(0, MAX_KEYS) as unknown[]) {
+      const jwk = readJwk(value)
+      if (jwk === undefined) continue
+      // The same material keeps the same KeyObject across refreshes, so results cached under it
+      // stay valid while the issuer keeps publishing the key.
+      let key = this.#imported.get(jwk.identity)
+      if (key === undefined) {
+        key = importPublicJwk(jwk)
+        if (key === undefined) continue
+        this.#imported.set(jwk.identity, key)
+      }
+      entries.push(keyEntry(jwk, key))
     }
     return Object.freeze(entries)
-  }
-
-  /** Imports one JWK with jose; an unusable entry is skipped, never fatal. */
-  async #importOne(value: unknown): Promise<KeyEntry | undefined> {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
-    const jwk = value as Record<string, unknown>
-    const members = PUBLIC_MEMBERS[String(jwk.kty)]
-    if (members === undefined) return undefined
-    if (jwk.kid !== undefined && typeof jwk.kid !== 'string') return undefined
-    const alg = typeof jwk.alg === 'string' ? jwk.alg : defaultAlg(jwk)
-    if (alg === undefined || algorithmSpec(alg) === undefined) return undefined
-    const publicJwk: Record<string, unknown> = {}
-    for (const m of members) {
-      if (typeof jwk[m] !== 'string') return undefined
-      publicJwk[m] = jwk[m]
-    }
-    const identity = members.map((m) => publicJwk[m] as string).join('.')
-    let key = this.#imported.get(identity)
-    if (key === undefined) {
-      try {
-        const imported = await importJWK(publicJwk as JWK, alg)
-        key = imported instanceof Uint8Array ? undefined : KeyObject.from(imported)
-      } catch {
-        return undefined
-      }
-      if (key === undefined) return undefined
-      this.#imported.set(identity, key)
-    }
-    return Object.freeze({
-      kid: jwk.kid, // narrowed to string | undefined by the check above
-      jwk: Object.freeze({
-        kty: jwk.kty,
-        crv: jwk.crv,
-        use: jwk.use,
-        key_ops: jwk.key_ops,
-        alg: jwk.alg,
-      }),
-      key,
-    })
   }
 }

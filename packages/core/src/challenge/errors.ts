@@ -5,7 +5,10 @@
  * @packageDocumentation
  */
 
+import { renderChallenge, type ChallengeContext } from './www-authenticate.js'
+
 const BRAND = Symbol.for('bearer-guard.error')
+const CONTEXT = Symbol('bearer-guard.challenge-context')
 
 /** RFC 6750 §3.1 error codes, plus `temporarily_unavailable` for the 503 body. */
 export type Rfc6750ErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
@@ -44,7 +47,10 @@ export interface ErrorBody {
 
 /** Options shared by every error constructor. */
 export interface BearerGuardErrorOptions {
-  /** The protection space named in the challenge (`realm="…"`). Default: none is sent. */
+  /**
+   * The protection space named in the challenge (`realm="…"`). Default: the realm of the
+   * validator the error passes through (set where the error leaves core), or none.
+   */
   readonly realm?: string | undefined
   /** The underlying error, for logs; never rendered to the client. */
   readonly cause?: unknown
@@ -74,22 +80,6 @@ export function toRfc6750Text(value: string): string {
 }
 
 /**
- * Quotes a challenge parameter value (RFC 9110 §11.2 `auth-param`, `quoted-string` form).
- * `error_description` and `scope` never hold `"` or `\` (see {@link toRfc6750Text}); the realm
- * is the application's and may, so the quoted-string escapes are applied to it.
- */
-function quote(value: string): string {
-  let out = ''
-  for (const ch of value) {
-    const c = ch.codePointAt(0) ?? 0
-    if (ch === '"' || ch === '\\') out += '\\' + ch
-    else if (c >= 0x20 && c <= 0x7e) out += ch
-    else out += '?'
-  }
-  return `"${out}"`
-}
-
-/**
  * The base class of every refusal. Carries `status` (and `statusCode`) and ready-to-send
  * `headers`, so Express's and Fastify's default error handlers render it correctly as is.
  *
@@ -103,20 +93,34 @@ export abstract class BearerGuardError extends Error {
   abstract readonly status: 400 | 401 | 403 | 503
   /** The RFC 6750 error code placed in the challenge and body; `undefined` for no credentials. */
   abstract readonly error: Rfc6750ErrorCode | undefined
-  /** The realm placed in the challenge, if one is configured. */
-  readonly realm: string | undefined
   /** Marks the message as safe to show to clients (it never holds token content). */
   readonly expose = true
 
   /** @internal */
   readonly [BRAND] = true
 
+  /** @internal What the challenge is rendered with; set where the error leaves core. */
+  public [CONTEXT]: ChallengeContext | undefined
+
   protected constructor(description: string, options: BearerGuardErrorOptions = {}) {
     super(
       toRfc6750Text(description),
       options.cause === undefined ? undefined : { cause: options.cause },
     )
-    this.realm = options.realm
+    this[CONTEXT] = options.realm === undefined ? undefined : { realm: options.realm }
+  }
+
+  /** The realm placed in the challenge, if one is configured. */
+  get realm(): string | undefined {
+    return this[CONTEXT]?.realm
+  }
+
+  /**
+   * The error's own challenge parameters beyond `error` and `error_description` (RFC 6750 §3
+   * `scope`; RFC 9470 `acr_values`, `max_age`), in the order they are rendered.
+   */
+  get params(): Readonly<Record<string, string>> {
+    return NO_PARAMS
   }
 
   override get name(): string {
@@ -130,19 +134,12 @@ export abstract class BearerGuardError extends Error {
 
   /** The scope attribute of the challenge, when there is one. */
   get scope(): string | undefined {
-    return undefined
+    return this.params.scope
   }
 
   /** The `WWW-Authenticate` value: `Bearer` with `realm`, `error`, `error_description`, `scope`. */
   get challenge(): string {
-    const params: string[] = []
-    if (this.realm !== undefined) params.push(`realm=${quote(this.realm)}`)
-    if (this.error !== undefined) {
-      params.push(`error=${quote(this.error)}`)
-      params.push(`error_description=${quote(this.message)}`)
-      if (this.scope !== undefined) params.push(`scope=${quote(this.scope)}`)
-    }
-    return params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`
+    return renderChallenge(this, this[CONTEXT])
   }
 
   /** Response headers to send with the status: `WWW-Authenticate`, and `Retry-After` on a 503. */
@@ -217,8 +214,8 @@ export class InsufficientScopeError extends BearerGuardError {
     super(description, options)
     this.requiredScope = requiredScopes.length > 0 ? requiredScopes.join(' ') : undefined
   }
-  override get scope(): string | undefined {
-    return this.requiredScope
+  override get params(): Readonly<Record<string, string>> {
+    return this.requiredScope === undefined ? NO_PARAMS : { scope: this.requiredScope }
   }
 }
 
@@ -251,6 +248,17 @@ export type AnyBearerGuardError =
   | InvalidTokenError
   | InsufficientScopeError
   | KeySetUnavailableError
+
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({})
+
+/**
+ * Gives `error` the challenge context of the validator it leaves through, unless it has one
+ * already (an error keeps the context of the first boundary it crossed). Internal.
+ */
+export function withChallengeContext<E>(error: E, context: ChallengeContext): E {
+  if (error instanceof BearerGuardError && error[CONTEXT] === undefined) error[CONTEXT] = context
+  return error
+}
 
 /** True when `value` is a bearer-guard error (from any installed copy of this package). */
 export function isBearerGuardError(value: unknown): value is AnyBearerGuardError {

@@ -8,9 +8,10 @@ import {
   type BearerRequest,
   type VerifiedAccessToken,
 } from '../src/index.js'
+import { verifyRequestNow } from '../src/adapter.js'
 import { AUDIENCE, rejection } from './support/helpers.js'
 
-/** What one callback-form call did: when its callback ran, how often, and with what. */
+/** What one call of the adapter primitive did: whether it answered in the same tick, and with what. */
 interface Call {
   readonly sync: boolean
   readonly calls: number
@@ -18,20 +19,41 @@ interface Call {
   readonly auth: VerifiedAccessToken | undefined
 }
 
-/** Calls the callback form and reports, once it has answered, whether it answered in the same tick. */
+/**
+ * Calls `verifyRequestNow` the way the adapters do (a callback fed from a value, a throw or a
+ * promise) and reports, once it has answered, whether it answered in the same tick.
+ */
 function callbackForm(validator: AccessTokenValidator, request: BearerRequest): Promise<Call> {
   return new Promise((resolve) => {
     let returned = false
     let calls = 0
     let first: { error: unknown; auth: VerifiedAccessToken | undefined; sync: boolean } | undefined
-    validator.verifyRequest(request, (error, auth) => {
+    const callback = (error: unknown, auth: VerifiedAccessToken | undefined) => {
       calls++
       first ??= { error, auth, sync: !returned }
       // Give a second call the chance to happen before reporting.
       setTimeout(() => {
         resolve({ ...first!, calls })
       }, 20)
-    })
+    }
+    let outcome: VerifiedAccessToken | Promise<VerifiedAccessToken>
+    try {
+      outcome = verifyRequestNow(validator, request)
+    } catch (error) {
+      callback(error, undefined)
+      returned = true
+      return
+    }
+    if (outcome instanceof Promise) {
+      outcome.then(
+        (auth) => {
+          callback(null, auth)
+        },
+        (error: unknown) => {
+          callback(error, undefined)
+        },
+      )
+    } else callback(null, outcome)
     returned = true
   })
 }
@@ -45,11 +67,14 @@ function describeError(error: unknown): string {
   return error instanceof BearerGuardError ? `${error.status} ${error.code}` : String(error)
 }
 
-describe('verifyRequest in callback form', () => {
+const bearer = (token: string): BearerRequest => ({
+  headers: { authorization: `Bearer ${token}` },
+})
+
+describe('verifyRequestNow (adapter subpath): synchronous whenever nothing has to wait', () => {
   let issuer: TestIssuer
   const make = (options: Partial<AccessTokenValidatorOptions> = {}) =>
     createAccessTokenValidator({ issuer: issuer.issuer, audience: AUDIENCE, ...options })
-  const bearer = (token: string): BearerRequest => ({ authorization: `Bearer ${token}` })
 
   beforeEach(async () => {
     issuer = await createTestIssuer()
@@ -93,10 +118,10 @@ describe('verifyRequest in callback form', () => {
     const good = await issuer.mint()
     const forged = good.slice(0, -4) + (good.endsWith('AAAA') ? 'BBBB' : 'AAAA')
     const cases: [BearerRequest, string][] = [
-      [{}, '401 ERR_MISSING_CREDENTIALS'],
-      [{ authorization: 'Bearer' }, '400 ERR_INVALID_REQUEST'],
-      [{ authorization: 'Bearer a!b' }, '400 ERR_INVALID_REQUEST'],
-      [{ authorization: ['Bearer a', 'Bearer b'] }, '400 ERR_INVALID_REQUEST'],
+      [{ headers: {} }, '401 ERR_MISSING_CREDENTIALS'],
+      [{ headers: { authorization: 'Bearer' } }, '400 ERR_INVALID_REQUEST'],
+      [{ headers: { authorization: 'Bearer a!b' } }, '400 ERR_INVALID_REQUEST'],
+      [{ headers: { authorization: ['Bearer a', 'Bearer b'] } }, '400 ERR_INVALID_REQUEST'],
       [bearer('not.a.jwt'), '401 ERR_TOKEN_MALFORMED'],
       [bearer(forged), '401 ERR_TOKEN_SIGNATURE_INVALID'],
     ]
@@ -119,25 +144,12 @@ describe('verifyRequest in callback form', () => {
     expect(describeError(call.error)).toBe('503 ERR_KEYSET_UNAVAILABLE')
   })
 
-  it('lets a throwing callback throw to its caller on the synchronous path, called once', async () => {
+  it('throws synchronously for a refusal known at once, and returns the cached result itself', async () => {
     const validator = make()
     const token = await issuer.mint()
-    await validator.verifyRequest(bearer(token))
-    let calls = 0
-    const bug = new Error('bug in the adapter')
-    expect(() => {
-      validator.verifyRequest(bearer(token), () => {
-        calls++
-        throw bug
-      })
-    }).toThrow(bug)
-    expect(() => {
-      validator.verifyRequest({}, () => {
-        calls++
-        throw bug
-      })
-    }).toThrow(bug)
-    expect(calls).toBe(2)
+    const auth = await validator.verifyRequest(bearer(token))
+    expect(verifyRequestNow(validator, bearer(token))).toBe(auth)
+    expect(() => verifyRequestNow(validator, { headers: {} })).toThrow(BearerGuardError)
   })
 })
 
@@ -153,7 +165,7 @@ describe('token68 syntax and the verified-token cache', () => {
   it('still refuses a header that is not token68 once the token beside it is cached', async () => {
     const validator = createAccessTokenValidator({ issuer: issuer.issuer, audience: AUDIENCE })
     const token = await issuer.mint()
-    await validator.verifyRequest({ authorization: `Bearer ${token}` })
+    await validator.verifyRequest(bearer(token))
     for (const header of [
       `Bearer ${token}!`,
       `Bearer ${token}\u00a0`,
@@ -161,13 +173,15 @@ describe('token68 syntax and the verified-token cache', () => {
       `Bearer ${token},`,
       `Bearer "${token}"`,
     ]) {
-      expect(await promiseRefusal(validator, { authorization: header })).toBe(
+      expect(await promiseRefusal(validator, { headers: { authorization: header } })).toBe(
         '400 ERR_INVALID_REQUEST',
       )
     }
     // Optional whitespace around the token is not part of it: still the cached result.
-    const cached = await validator.verifyRequest({ authorization: `Bearer ${token}` })
-    expect(await validator.verifyRequest({ authorization: `bearer \t${token}\t ` })).toBe(cached)
+    const cached = await validator.verifyRequest(bearer(token))
+    expect(
+      await validator.verifyRequest({ headers: { authorization: `bearer \t${token}\t ` } }),
+    ).toBe(cached)
   })
 
   it('refuses a token that is not token68 the same way with the cache off', async () => {
@@ -177,9 +191,9 @@ describe('token68 syntax and the verified-token cache', () => {
       tokenCache: false,
     })
     const token = await issuer.mint()
-    await validator.verifyRequest({ authorization: `Bearer ${token}` })
-    expect(await promiseRefusal(validator, { authorization: `Bearer ${token}!` })).toBe(
-      '400 ERR_INVALID_REQUEST',
-    )
+    await validator.verifyRequest(bearer(token))
+    expect(
+      await promiseRefusal(validator, { headers: { authorization: `Bearer ${token}!` } }),
+    ).toBe('400 ERR_INVALID_REQUEST')
   })
 })

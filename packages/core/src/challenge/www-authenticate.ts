@@ -1,0 +1,58 @@
+/**
+ * Renders `WWW-Authenticate` from what an error carries and the context of the validator it left
+ * through: the one place challenge parameters are written, so new ones (`resource_metadata`,
+ * `acr_values`, a DPoP challenge) are added here and nowhere else.
+ */
+
+/** What a validator adds to every challenge it sends. */
+export interface ChallengeContext {
+  /** RFC 6750 §3 `realm`. */
+  readonly realm?: string | undefined
+}
+
+/** What an error contributes to its challenge. */
+export interface ChallengeSource {
+  /** RFC 6750 §3.1 error code; `undefined` when no credentials were sent (no error attributes). */
+  readonly error: string | undefined
+  /** The description, already within RFC 6750 §3's characters. */
+  readonly message: string
+  /** Further attributes of the error (e.g. `scope`). */
+  readonly params: Readonly<Record<string, string>>
+}
+
+/**
+ * Quotes a challenge parameter value (RFC 9110 §11.2 `auth-param`, `quoted-string` form).
+ * `error_description` and `scope` never hold `"` or `\` (see `toRfc6750Text`); the realm is the
+ * application's and may, so the quoted-string escapes are applied; anything outside visible
+ * ASCII and space is replaced.
+ */
+export function quote(value: string): string {
+  let out = ''
+  for (const ch of value) {
+    const c = ch.codePointAt(0) ?? 0
+    if (ch === '"' || ch === '\\') out += '\\' + ch
+    else if (c >= 0x20 && c <= 0x7e) out += ch
+    else out += '?'
+  }
+  return `"${out}"`
+}
+
+/**
+ * The `Bearer` challenge (RFC 6750 §3): `realm`, then `error`, `error_description` and the error's
+ * own attributes when the request carried credentials (§3.1: none otherwise).
+ */
+export function renderChallenge(
+  source: ChallengeSource,
+  context: ChallengeContext | undefined,
+): string {
+  const params: string[] = []
+  if (context?.realm !== undefined) params.push(`realm=${quote(context.realm)}`)
+  if (source.error !== undefined) {
+    params.push(`error=${quote(source.error)}`)
+    params.push(`error_description=${quote(source.message)}`)
+    for (const [name, value] of Object.entries(source.params)) {
+      params.push(`${name}=${quote(value)}`)
+    }
+  }
+  return params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`
+}

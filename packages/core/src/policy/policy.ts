@@ -1,0 +1,211 @@
+import {
+  InsufficientScopeError,
+  InvalidTokenError,
+  withChallengeContext,
+} from '../challenge/errors.js'
+import { challengeContextOf, scopeSourcesOf } from '../result.js'
+import type { AccessTokenClaims, VerifiedAccessToken } from '../types.js'
+
+/**
+ * What a route needs from a verified token. All given parts must hold. Evaluated on every request
+ * against the already verified result; the token is never verified again.
+ *
+ * @example
+ * ```ts
+ * const canDelete = definePolicy({ allOf: ['orders:write', 'orders:admin'] })
+ * const canReport = definePolicy({ anyOf: ['reports:read', 'admin'] })
+ * const sameTenant = definePolicy({
+ *   claims: (claims) => claims.tenant_id === 'acme',
+ *   description: 'The token is not for tenant acme',
+ * })
+ * ```
+ */
+export interface AccessPolicy<Claims extends AccessTokenClaims = AccessTokenClaims> {
+  /** Every one of these scopes must be granted. Default: none. */
+  readonly allOf?: readonly string[]
+  /** At least one of these scopes must be granted. Default: none. */
+  readonly anyOf?: readonly string[]
+  /**
+   * A check over the verified claims: `true` grants access, anything else (or a throw, or a
+   * rejection) refuses. It may return a promise (a database, a revocation list); a synchronous
+   * check keeps the whole policy synchronous. Default: none.
+   */
+  readonly claims?: (
+    claims: Claims,
+    auth: VerifiedAccessToken<Claims>,
+  ) => boolean | Promise<boolean>
+  /** The `error_description` sent when `claims` refuses. Default: a generic sentence. */
+  readonly description?: string
+  /**
+   * How a `claims` refusal is answered: `'insufficient_scope'` (403: valid token, not enough for
+   * this route) or `'invalid_token'` (401: the token must not be used at all, e.g. revoked).
+   * Default: `'insufficient_scope'`.
+   */
+  readonly refuse?: 'insufficient_scope' | 'invalid_token'
+}
+
+/** A policy whose `claims` check (if any) answers synchronously: {@link authorize} then returns `void`. */
+export type SyncAccessPolicy<Claims extends AccessTokenClaims = AccessTokenClaims> =
+  AccessPolicy<Claims> & {
+    readonly claims?: (claims: Claims, auth: VerifiedAccessToken<Claims>) => boolean
+  }
+
+const DEFINED = new WeakSet<object>()
+const POLICY_KEYS = new Set(['allOf', 'anyOf', 'claims', 'description', 'refuse'])
+
+/** RFC 6749 §3.3 `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, as RFC 6750 §3 `scope` needs. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
+
+function scopeList(name: string, value: unknown): readonly string[] | undefined {
+  if (value === undefined) return undefined
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    value.some((s) => typeof s !== 'string' || !SCOPE_TOKEN.test(s))
+  ) {
+    throw new TypeError(
+      `bearer-guard: policy "${name}" must be a non-empty array of scope tokens (RFC 6749 §3.3: visible ASCII except quotes and backslashes, no spaces)`,
+    )
+  }
+  return Object.freeze([...(value as string[])])
+}
+
+/**
+ * Checks a policy once, when a route is defined, and returns a frozen copy ready for
+ * {@link authorize}. Throws a `TypeError` for an empty or malformed policy.
+ */
+export function definePolicy<Claims extends AccessTokenClaims = AccessTokenClaims>(
+  policy: AccessPolicy<Claims>,
+): AccessPolicy<Claims> {
+  if (typeof policy !== 'object' || (policy as unknown) === null) {
+    throw new TypeError('bearer-guard: a policy must be an object')
+  }
+  if (DEFINED.has(policy)) return policy
+  const allOf = scopeList('allOf', policy.allOf)
+  const anyOf = scopeList('anyOf', policy.anyOf)
+  if (policy.claims !== undefined && typeof policy.claims !== 'function') {
+    throw new TypeError('bearer-guard: policy "claims" must be a function')
+  }
+  if (policy.description !== undefined && typeof policy.description !== 'string') {
+    throw new TypeError('bearer-guard: policy "description" must be a string')
+  }
+  const refuse: unknown = policy.refuse
+  if (refuse !== undefined && refuse !== 'insufficient_scope' && refuse !== 'invalid_token') {
+    throw new TypeError(
+      'bearer-guard: policy "refuse" must be "insufficient_scope" or "invalid_token"',
+    )
+  }
+  for (const key of Object.keys(policy)) {
+    if (!POLICY_KEYS.has(key)) {
+      throw new TypeError(`bearer-guard: a policy has no member '${key}'`)
+    }
+  }
+  if (allOf === undefined && anyOf === undefined && policy.claims === undefined) {
+    throw new TypeError('bearer-guard: a policy needs "allOf", "anyOf" or "claims"')
+  }
+  const defined: AccessPolicy<Claims> = Object.freeze({
+    ...(allOf && { allOf }),
+    ...(anyOf && { anyOf }),
+    ...(policy.claims && { claims: policy.claims }),
+    ...(policy.description !== undefined && { description: policy.description }),
+    ...(policy.refuse !== undefined && { refuse: policy.refuse }),
+  })
+  DEFINED.add(defined)
+  return defined
+}
+
+/**
+ * Enforces a policy on a verified token. Synchronous (returns `undefined`) unless the policy's
+ * `claims` check returns a promise; then it returns a promise that settles the same way.
+ *
+ * @throws {@link InsufficientScopeError} (403) naming the needed scopes in its challenge, or the
+ * {@link InvalidTokenError} (401) of a `claims` check with `refuse: 'invalid_token'`.
+ */
+export function authorize<Claims extends AccessTokenClaims>(
+  auth: VerifiedAccessToken<Claims>,
+  policy: SyncAccessPolicy<Claims>,
+): void
+export function authorize<Claims extends AccessTokenClaims>(
+  auth: VerifiedAccessToken<Claims>,
+  policy: AccessPolicy<Claims>,
+): void | Promise<void>
+export function authorize<Claims extends AccessTokenClaims>(
+  auth: VerifiedAccessToken<Claims>,
+  policy: AccessPolicy<Claims>,
+): void | Promise<void> {
+  const p = definePolicy(policy)
+  const granted = auth.scopes
+  if (p.allOf !== undefined) {
+    for (const scope of p.allOf) {
+      if (!granted.has(scope)) {
+        throw refusal(auth, p, `this request needs all of: ${p.allOf.join(' ')}`)
+      }
+    }
+  }
+  if (p.anyOf !== undefined && !p.anyOf.some((scope) => granted.has(scope))) {
+    throw refusal(auth, p, `this request needs one of: ${p.anyOf.join(' ')}`)
+  }
+  if (p.claims === undefined) return undefined
+  let verdict: unknown
+  try {
+    verdict = p.claims(auth.claims, auth)
+  } catch (error) {
+    throw claimsRefusal(auth, p, error)
+  }
+  if (!(verdict instanceof Promise)) {
+    // Only a literal `true` grants access: a truthy non-boolean is a bug, not consent.
+    if (verdict !== true) throw claimsRefusal(auth, p, undefined)
+    return undefined
+  }
+  return verdict.then(
+    (value: unknown) => {
+      if (value !== true) throw claimsRefusal(auth, p, undefined)
+    },
+    (error: unknown) => {
+      throw claimsRefusal(auth, p, error)
+    },
+  )
+}
+
+function refusal<C extends AccessTokenClaims>(
+  auth: VerifiedAccessToken<C>,
+  p: AccessPolicy<C>,
+  needs: string,
+): InsufficientScopeError {
+  const sources = scopeSourcesOf(auth)
+  const from = sources === undefined ? '' : ` (granted scopes are read from ${sources})`
+  return withChallengeContext(
+    new InsufficientScopeError(
+      `The access token lacks a required scope; ${needs}${from}`,
+      needed(p),
+    ),
+    challengeContextOf(auth) ?? {},
+  )
+}
+
+function claimsRefusal<C extends AccessTokenClaims>(
+  auth: VerifiedAccessToken<C>,
+  p: AccessPolicy<C>,
+  cause: unknown,
+): InsufficientScopeError | InvalidTokenError {
+  const error =
+    p.refuse === 'invalid_token'
+      ? new InvalidTokenError(
+          'ERR_TOKEN_CLAIM_INVALID',
+          p.description ?? 'The access token is not accepted',
+          { cause },
+        )
+      : new InsufficientScopeError(
+          p.description ?? 'The access token does not grant access to this resource',
+          needed(p),
+          { cause },
+        )
+  return withChallengeContext(error, challengeContextOf(auth) ?? {})
+}
+
+function needed(p: {
+  readonly allOf?: readonly string[]
+  readonly anyOf?: readonly string[]
+}): readonly string[] {
+  return [...(p.allOf ?? []), ...(p.anyOf ?? [])]
+}
