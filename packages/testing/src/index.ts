@@ -16,3 +16,33 @@ export type { Fault, FaultEndpoint } from './faults.js'
 export type { RequestCounts } from './server.js'
 export { encodeToken } from './encode.js'
 export type { TokenParts } from './encode.js'
+export { ENTRA_COMMON_ISSUER, providers } from './providers/index.js'
+export type {
+  Auth0AccessTokenOptions,
+  Auth0IdTokenOptions,
+  CognitoAccessTokenOptions,
+  CognitoIdTokenOptions,
+  CognitoOptions,
+  DexOptions,
+  EntraAccessTokenOptions,
+  EntraIdTokenOptions,
+  EntraOptions,
+  GitHubActionsTokenOptions,
+  GoogleIdTokenOptions,
+  GoogleOptions,
+  GoogleServiceTokenOptions,
+  KeycloakAccessTokenOptions,
+  KeycloakIdTokenOptions,
+  KeycloakOptions,
+  KubernetesObjectRef,
+  KubernetesTokenOptions,
+  OktaAccessTokenOptions,
+  OktaIdTokenOptions,
+  OktaOptions,
+  ProviderName,
+  Providers,
+  ShapeKind,
+  ShapeOptions,
+  ShapeOptionsOf,
+  TokenShape,
+} from './providers/index.js'

@@ -2,11 +2,14 @@ import { assertTestAlgorithm } from './algorithms.js'
 import type { TestAlgorithm } from './algorithms.js'
 import { createClient } from './clients.js'
 import type { TestClient, TestClientOptions } from './clients.js'
+import { checkJwkMembers } from './keys.js'
 import { assertKnownKeys } from './option-keys.js'
 
 /** Options of {@link createTestIssuer}. All are optional. */
 export interface TestIssuerOptions {
-  /** Algorithm of the first key and the default of `rotate` and `generateKey`. Default `'RS256'`. */
+  /**
+   * Algorithm of the first key and the default of `rotate` and `generateKey`. Default `'RS256'`.
+   */
   readonly algorithm?: TestAlgorithm
   /**
    * Issuer path: `'/tenant-a'` gives the issuer `http://127.0.0.1:PORT/tenant-a`. Must start with
@@ -15,9 +18,27 @@ export interface TestIssuerOptions {
    */
   readonly path?: string
   /**
-   * Which discovery documents are served: OpenID Connect (`issuer + '/.well-known/openid-configuration'`),
-   * RFC 8414 OAuth (`origin + '/.well-known/oauth-authorization-server' + path`), both or none.
-   * Default `'both'`.
+   * The issuer identifier, when it is not the server's own URL: `iss` of minted tokens (and of
+   * the token endpoint's) and `issuer` of the discovery documents, e.g. a real provider's
+   * `'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC'`, Auth0's
+   * `'https://tenant.eu.auth0.com/'` (trailing slash included) or Microsoft's multi-tenant template
+   * `'https://login.microsoftonline.com/{tenantid}/v2.0'`. Any non-empty string without white
+   * space (Kubernetes' legacy `'kubernetes/serviceaccount'` is not a URL). Discovery, JWKS and
+   * token endpoint are still served on 127.0.0.1 at `url + path`, and the documents' `jwks_uri`
+   * and `token_endpoint` point there: configure a validator with `jwksUri: issuer.jwksUri` and
+   * this issuer. Default: `url + path`.
+   */
+  readonly issuer?: string
+  /**
+   * Extra members of the first key's published JWK (see `GenerateKeyOptions.jwkMembers`), e.g.
+   * `{ issuer: 'https://login.microsoftonline.com/{tenantid}/v2.0' }` as in Microsoft Entra ID's
+   * multi-tenant key set. Later keys take theirs from `rotate` or `generateKey`. Default: none.
+   */
+  readonly jwkMembers?: Readonly<Record<string, unknown>>
+  /**
+   * Which discovery documents are served: OpenID Connect
+   * (`url + path + '/.well-known/openid-configuration'`), RFC 8414 OAuth
+   * (`url + '/.well-known/oauth-authorization-server' + path`), both or none. Default `'both'`.
    */
   readonly discovery?: 'openid' | 'oauth' | 'both' | 'none'
   /** `aud` of minted tokens. Default `'https://api.example.com'`. */
@@ -40,6 +61,8 @@ export interface TestIssuerOptions {
 const OPTION_NAMES: Readonly<Record<keyof TestIssuerOptions, true>> = {
   algorithm: true,
   path: true,
+  issuer: true,
+  jwkMembers: true,
   discovery: true,
   audience: true,
   tokenLifetime: true,
@@ -52,6 +75,9 @@ const OPTION_NAMES: Readonly<Record<keyof TestIssuerOptions, true>> = {
 export interface ResolvedIssuerOptions {
   readonly algorithm: TestAlgorithm
   readonly path: string
+  /** `undefined`: the issuer is `url + path`. */
+  readonly issuer: string | undefined
+  readonly jwkMembers: Readonly<Record<string, unknown>> | undefined
   readonly discovery: 'openid' | 'oauth' | 'both' | 'none'
   readonly audience: string | readonly string[]
   readonly tokenLifetime: number
@@ -89,6 +115,14 @@ export function resolveIssuerOptions(options: TestIssuerOptions): ResolvedIssuer
     optionError('path must be "" or start with "/" and not end with "/"')
   }
   if (/[?#\s]/.test(path)) optionError('path must not contain "?", "#" or white space')
+  const { issuer } = options
+  if (issuer !== undefined && (typeof issuer !== 'string' || !/^\S+$/.test(issuer))) {
+    optionError('issuer must be a non-empty string without white space')
+  }
+  const jwkMembers =
+    options.jwkMembers === undefined
+      ? undefined
+      : checkJwkMembers(options.jwkMembers, 'createTestIssuer()')
   const discovery = options.discovery ?? 'both'
   if (!['openid', 'oauth', 'both', 'none'].includes(discovery)) {
     optionError('discovery must be "openid", "oauth", "both" or "none"')
@@ -122,6 +156,8 @@ export function resolveIssuerOptions(options: TestIssuerOptions): ResolvedIssuer
   return {
     algorithm,
     path,
+    issuer,
+    jwkMembers,
     discovery,
     audience,
     tokenLifetime,
