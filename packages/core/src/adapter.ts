@@ -20,21 +20,47 @@ export type { KeySetFailure } from './keys/remote.js'
 export type { MaybePromise } from './options/validator-options.js'
 
 /**
- * `validator.verifyRequest` without the promise when the answer is known now: a cached token, a
- * token verified with keys already loaded, or a refusal (thrown synchronously). A promise only
- * while keys are fetched. Adapters use it so a cached request costs no promise and no microtask.
- *
- * @throws Everything `verifyRequest` rejects with, synchronously when it is known at once.
+ * Receives the outcome of {@link verifyRequestCallback}: an error (anything `verifyRequest` rejects
+ * with) or the verified token.
  */
-export function verifyRequestNow(
+export type VerifyCallback = (error: unknown, auth: VerifiedAccessToken | undefined) => void
+
+/**
+ * `validator.verifyRequest` in callback form, for framework adapters: `callback` is called exactly
+ * once, **synchronously** (before this returns) whenever the answer is known without waiting (a
+ * cached token, a token verified with keys already loaded, a refusal), and later only while keys
+ * are fetched. A cached request so costs no promise and no microtask. A `callback` that throws is
+ * a bug: on the synchronous path the throw propagates to the caller, on the later path it becomes
+ * an unhandled rejection. With `optional`, a request without credentials answers `(null,
+ * undefined)`: anonymous, where a sent token must still be valid.
+ */
+export function verifyRequestCallback(
   validator: AccessTokenValidator,
   request: BearerRequest,
-): MaybePromise<VerifiedAccessToken> {
-  const now = (validator as unknown as Record<symbol, unknown>)[VERIFY_NOW]
-  if (typeof now === 'function') {
-    return (now as (request: BearerRequest) => MaybePromise<VerifiedAccessToken>)(request)
+  callback: VerifyCallback,
+  optional = false,
+): void {
+  const now = (validator as unknown as Record<symbol, unknown>)[VERIFY_NOW] as
+    | ((request: BearerRequest, optional: boolean) => MaybePromise<VerifiedAccessToken | undefined>)
+    | undefined
+  let outcome: MaybePromise<VerifiedAccessToken | undefined>
+  try {
+    outcome =
+      now === undefined ? validator.verifyRequest(request, { optional }) : now(request, optional)
+  } catch (error) {
+    callback(error, undefined)
+    return
   }
-  return validator.verifyRequest(request)
+  if (outcome instanceof Promise) {
+    outcome.then(
+      (auth) => {
+        callback(null, auth)
+      },
+      (error: unknown) => {
+        callback(error, undefined)
+      },
+    )
+  } else callback(null, outcome)
 }
 
 /**

@@ -16,7 +16,7 @@
  * @packageDocumentation
  */
 export { createAccessTokenValidator } from './validator.js'
-export type { AccessTokenValidator } from './validator.js'
+export type { AccessTokenValidator, VerifyRequestOptions } from './validator.js'
 export type { BearerRequest } from './request.js'
 export type { ValidatorSource } from './resolve-validator.js'
 export type {
@@ -25,6 +25,8 @@ export type {
   IssuerOptions,
   IssuerResolver,
   IssuerRuleOptions,
+  IssuerSelectionOptions,
+  ValidatorSettings,
   MaybePromise,
   TokenSources,
 } from './options/validator-options.js'

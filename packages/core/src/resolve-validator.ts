@@ -66,7 +66,7 @@ export function resolveValidator(
     for (const [key, value] of Object.entries(source)) {
       if (!own.has(key) && key !== 'validator') validatorOptions[key] = value
     }
-    return createAccessTokenValidator(validatorOptions)
+    return createAccessTokenValidator(validatorOptions as unknown as AccessTokenValidatorOptions)
   }
   const { validator } = source
   if (typeof (validator as Partial<AccessTokenValidator>).verifyRequest !== 'function') {

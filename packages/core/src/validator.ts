@@ -1,5 +1,10 @@
 import { TokenCache } from './cache/token-cache.js'
-import { InvalidTokenError, isBearerGuardError, withChallengeContext } from './challenge/errors.js'
+import {
+  InvalidTokenError,
+  MissingCredentialsError,
+  isBearerGuardError,
+  withChallengeContext,
+} from './challenge/errors.js'
 import { within } from './claims/time.js'
 import { verifyChannel, type VerifyEvent } from './diagnostics.js'
 import { decodeJws } from './jws/decode.js'
@@ -32,6 +37,15 @@ export interface AccessTokenValidator {
    */
   verifyRequest(request: BearerRequest): Promise<VerifiedAccessToken>
   /**
+   * With `optional: true`, a request without credentials (no token, or another scheme) resolves
+   * to `undefined` instead of being refused: for routes that serve anonymous callers too. A token
+   * that is sent must still be valid, and is refused as usual otherwise.
+   */
+  verifyRequest(
+    request: BearerRequest,
+    options: VerifyRequestOptions,
+  ): Promise<VerifiedAccessToken | undefined>
+  /**
    * Loads discovery and keys of every configured issuer now instead of on the first request, e.g.
    * for a readiness probe. Rejects with {@link KeySetUnavailableError} when they cannot be
    * obtained; the validator stays usable and tries again on the next request.
@@ -44,6 +58,12 @@ export interface AccessTokenValidator {
    * the body is parsed must then verify later.
    */
   readonly allowFormBody: boolean
+}
+
+/** Options of {@link AccessTokenValidator.verifyRequest}. */
+export interface VerifyRequestOptions {
+  /** Let a request without credentials through as anonymous (`undefined`). Default: `false`. */
+  readonly optional?: boolean
 }
 
 /** @internal The maybe-synchronous `verifyRequest` adapters use (see the adapter subpath). */
@@ -206,10 +226,21 @@ export function createAccessTokenValidator(
   }
 
   // No closure per request: the hot path allocates nothing here.
-  function verifyNow(request: BearerRequest): MaybePromise<VerifiedAccessToken> {
+  function verifyNow(
+    request: BearerRequest,
+    optional = false,
+  ): MaybePromise<VerifiedAccessToken | undefined> {
+    let token: string
+    try {
+      token = extractToken(request, extract)
+    } catch (error) {
+      // RFC 6750 §3.1: no credentials is not an error of the request; an optional route serves it.
+      if (optional && error instanceof MissingCredentialsError) return undefined
+      throw failed(error)
+    }
     let outcome: MaybePromise<VerifiedAccessToken>
     try {
-      outcome = attempt(extractToken(request, extract), true)
+      outcome = attempt(token, true)
     } catch (error) {
       throw failed(error)
     }
@@ -226,6 +257,19 @@ export function createAccessTokenValidator(
     return settle(outcome)
   }
 
+  function verifyRequest(request: BearerRequest): Promise<VerifiedAccessToken>
+  function verifyRequest(
+    request: BearerRequest,
+    options: VerifyRequestOptions,
+  ): Promise<VerifiedAccessToken | undefined>
+  // `async` without `await`: a sync throw becomes a rejection, a cached result resolves at once.
+  async function verifyRequest(
+    request: BearerRequest,
+    options?: VerifyRequestOptions,
+  ): Promise<VerifiedAccessToken | undefined> {
+    return verifyNow(request, options?.optional === true)
+  }
+
   return Object.freeze({
     [KEYSET_FAILURE_LISTENERS]: failureListeners,
     [VERIFY_NOW]: verifyNow,
@@ -235,9 +279,7 @@ export function createAccessTokenValidator(
     async verify(token: string): Promise<VerifiedAccessToken> {
       return verifyToken(token)
     },
-    async verifyRequest(request: BearerRequest): Promise<VerifiedAccessToken> {
-      return verifyNow(request)
-    },
+    verifyRequest,
     async ready(): Promise<void> {
       await Promise.all(issuers.configured.map((v) => v.keys.load()))
     },

@@ -201,3 +201,34 @@ describe('opt-in token sources: a cookie and a custom header (RFC 6750 §2: one 
     ).toThrow(/did you mean 'cookie'/)
   })
 })
+
+describe('optional authentication: anonymous callers pass, a bad token does not (issue 10, §6)', () => {
+  const validator = () => createAccessTokenValidator(base)
+
+  it('resolves to undefined without credentials or with another scheme', async () => {
+    await expect(validator().verifyRequest({ headers: {} }, { optional: true })).resolves.toBe(
+      undefined,
+    )
+    await expect(
+      validator().verifyRequest(
+        { headers: { authorization: 'Basic dXNlcjpwYXNz' } },
+        { optional: true },
+      ),
+    ).resolves.toBe(undefined)
+  })
+
+  it('still refuses a malformed request and a bad token', async () => {
+    const refusal = async (authorization: string) => {
+      try {
+        await validator().verifyRequest({ headers: { authorization } }, { optional: true })
+      } catch (error) {
+        if (error instanceof BearerGuardError) return `${error.status} ${error.code}`
+        throw error
+      }
+      return 'accepted'
+    }
+    expect(await refusal('Bearer ')).toBe('400 ERR_INVALID_REQUEST')
+    expect(await refusal('Bearer not-a-jwt')).toBe('401 ERR_TOKEN_MALFORMED')
+    expect(await refusal(`Bearer ${JWT}`)).toBe(REACHES_KEYS)
+  })
+})

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { verifyRequestNow } from '../src/adapter.js'
+import { verifyRequestCallback } from '../src/adapter.js'
 import { createAccessTokenValidator, type StaticKeys } from '../src/index.js'
 import { AUDIENCE, expectInvalid } from './support/helpers.js'
 
@@ -99,8 +99,12 @@ describe('static keys: no discovery, no request', () => {
   it('answers synchronously: no promise even for the first token', async () => {
     const validator = withKeys(issuer.activeKey.publicKeyPem)
     const token = await issuer.mint()
-    const auth = verifyRequestNow(validator, { headers: { authorization: `Bearer ${token}` } })
-    expect(auth).not.toBeInstanceOf(Promise)
+    let answered = false
+    verifyRequestCallback(validator, { headers: { authorization: `Bearer ${token}` } }, (error) => {
+      expect(error).toBeNull()
+      answered = true
+    })
+    expect(answered).toBe(true)
   })
 
   it('refuses private keys, remote URLs and garbage at construction', () => {

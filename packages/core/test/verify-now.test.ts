@@ -8,7 +8,7 @@ import {
   type BearerRequest,
   type VerifiedAccessToken,
 } from '../src/index.js'
-import { verifyRequestNow } from '../src/adapter.js'
+import { verifyRequestCallback } from '../src/adapter.js'
 import { AUDIENCE, rejection } from './support/helpers.js'
 
 /** What one call of the adapter primitive did: whether it answered in the same tick, and with what. */
@@ -19,41 +19,20 @@ interface Call {
   readonly auth: VerifiedAccessToken | undefined
 }
 
-/**
- * Calls `verifyRequestNow` the way the adapters do (a callback fed from a value, a throw or a
- * promise) and reports, once it has answered, whether it answered in the same tick.
- */
+/** Calls the callback form and reports, once it has answered, whether it answered in the same tick. */
 function callbackForm(validator: AccessTokenValidator, request: BearerRequest): Promise<Call> {
   return new Promise((resolve) => {
     let returned = false
     let calls = 0
     let first: { error: unknown; auth: VerifiedAccessToken | undefined; sync: boolean } | undefined
-    const callback = (error: unknown, auth: VerifiedAccessToken | undefined) => {
+    verifyRequestCallback(validator, request, (error, auth) => {
       calls++
       first ??= { error, auth, sync: !returned }
       // Give a second call the chance to happen before reporting.
       setTimeout(() => {
         resolve({ ...first!, calls })
       }, 20)
-    }
-    let outcome: VerifiedAccessToken | Promise<VerifiedAccessToken>
-    try {
-      outcome = verifyRequestNow(validator, request)
-    } catch (error) {
-      callback(error, undefined)
-      returned = true
-      return
-    }
-    if (outcome instanceof Promise) {
-      outcome.then(
-        (auth) => {
-          callback(null, auth)
-        },
-        (error: unknown) => {
-          callback(error, undefined)
-        },
-      )
-    } else callback(null, outcome)
+    })
     returned = true
   })
 }
@@ -71,7 +50,7 @@ const bearer = (token: string): BearerRequest => ({
   headers: { authorization: `Bearer ${token}` },
 })
 
-describe('verifyRequestNow (adapter subpath): synchronous whenever nothing has to wait', () => {
+describe('verifyRequestCallback (adapter subpath): synchronous whenever nothing has to wait', () => {
   let issuer: TestIssuer
   const make = (options: Partial<AccessTokenValidatorOptions> = {}) =>
     createAccessTokenValidator({ issuer: issuer.issuer, audience: AUDIENCE, ...options })
@@ -144,12 +123,25 @@ describe('verifyRequestNow (adapter subpath): synchronous whenever nothing has t
     expect(describeError(call.error)).toBe('503 ERR_KEYSET_UNAVAILABLE')
   })
 
-  it('throws synchronously for a refusal known at once, and returns the cached result itself', async () => {
+  it('lets a throwing callback throw to its caller on the synchronous path, called once', async () => {
     const validator = make()
     const token = await issuer.mint()
-    const auth = await validator.verifyRequest(bearer(token))
-    expect(verifyRequestNow(validator, bearer(token))).toBe(auth)
-    expect(() => verifyRequestNow(validator, { headers: {} })).toThrow(BearerGuardError)
+    await validator.verifyRequest(bearer(token))
+    let calls = 0
+    const bug = new Error('bug in the adapter')
+    expect(() => {
+      verifyRequestCallback(validator, bearer(token), () => {
+        calls++
+        throw bug
+      })
+    }).toThrow(bug)
+    expect(() => {
+      verifyRequestCallback(validator, { headers: {} }, () => {
+        calls++
+        throw bug
+      })
+    }).toThrow(bug)
+    expect(calls).toBe(2)
   })
 })
 

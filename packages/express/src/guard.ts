@@ -1,13 +1,14 @@
-import type { ValidatorSource } from '@bearer-guard/core'
+import type { BearerRequest, ValidatorSource } from '@bearer-guard/core'
 import {
   isCorsPreflight,
   resolveValidator,
+  verifyRequestCallback,
   type AdapterOptionNames,
 } from '@bearer-guard/core/adapter'
 import { checkLogger, reportKeySetFailures, type BearerGuardLogger } from './logger.js'
 import { watchPlacement } from './placement.js'
 import { checkErrorMode, refuse, rememberErrorMode, type ErrorMode } from './refusal.js'
-import type { BearerGuardHandler, BearerGuardMiddleware } from './types.js'
+import type { BearerGuardHandler, BearerGuardMiddleware, BearerGuardRequest } from './types.js'
 
 /** The options `bearerGuard()` takes besides the validator's: every other key is refused. */
 const ADAPTER_OPTIONS: AdapterOptionNames = Object.freeze({
@@ -92,27 +93,53 @@ export function bearerGuard(options: BearerGuardOptions): BearerGuardHandler {
       return
     }
     // Callback form: a cached token calls `next()` in the same tick, without a promise.
-    validator.verifyRequest(
-      {
-        authorization: req.headers.authorization,
-        query: req.query,
-        body: req.body,
-        contentType: req.headers['content-type'],
-        method: req.method,
-      },
+    verifyRequestCallback(validator, toBearerRequest(req), (error, auth) => {
+      if (auth === undefined) {
+        refuse(error, mode, res, next)
+        return
+      }
+      req.auth = auth
+      rememberErrorMode(req, mode)
+      next()
+    })
+  }
+  const checkPlacement = watchPlacement(middleware, logger)
+  const optional: BearerGuardMiddleware = function bearerGuardOptional(req, res, next): void {
+    if (isCorsPreflight(req.method, req.headers)) {
+      next()
+      return
+    }
+    verifyRequestCallback(
+      validator,
+      toBearerRequest(req),
       (error, auth) => {
-        if (auth === undefined) {
+        if (error !== null) {
           refuse(error, mode, res, next)
           return
         }
-        req.auth = auth
-        rememberErrorMode(req, mode)
+        if (auth !== undefined) {
+          req.auth = auth
+          rememberErrorMode(req, mode)
+        }
         next()
       },
+      true,
     )
   }
-  const checkPlacement = watchPlacement(middleware, logger)
   return Object.assign(middleware, {
     ready: (): Promise<void> => validator.ready(),
+    optional,
   })
+}
+
+/** The request's raw parts, as core reads them: the one place this adapter maps a request. */
+function toBearerRequest(req: BearerGuardRequest): BearerRequest {
+  return {
+    method: req.method,
+    url: req.originalUrl,
+    headers: req.headers,
+    query: req.query,
+    body: req.body,
+    socket: req.socket,
+  }
 }

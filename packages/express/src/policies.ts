@@ -41,13 +41,25 @@ export function requirePolicy(policy: AccessPolicy): BearerGuardMiddleware {
       next(error)
       return
     }
+    let pending: void | Promise<void>
     try {
-      authorize(auth, defined)
+      pending = authorize(auth, defined)
     } catch (error) {
       refuse(error, errorModeOf(req), res, next)
       return
     }
-    next()
+    // A policy with an async `claims` check (a database, a revocation list) answers later.
+    if (pending === undefined) next()
+    else {
+      pending.then(
+        () => {
+          next()
+        },
+        (error: unknown) => {
+          refuse(error, errorModeOf(req), res, next)
+        },
+      )
+    }
   }
 }
 
@@ -92,7 +104,7 @@ export function requireAnyScope(...scopes: string[]): BearerGuardMiddleware {
  * ```
  */
 export function requireClaims(
-  predicate: (claims: AccessTokenClaims, auth: VerifiedAccessToken) => boolean,
+  predicate: (claims: AccessTokenClaims, auth: VerifiedAccessToken) => boolean | Promise<boolean>,
   description?: string,
 ): BearerGuardMiddleware {
   return requirePolicy(

@@ -10,8 +10,10 @@ export interface BearerGuardRequest extends Express.Request {
   readonly headers: IncomingHttpHeaders
   readonly method: string
   readonly path: string
+  readonly originalUrl?: string
   readonly query?: unknown
   readonly body?: unknown
+  readonly socket?: unknown
 }
 
 /** The members of an Express 4/5 response the adapter uses to answer a refusal. */
@@ -57,4 +59,19 @@ export type BearerGuardHandler = BearerGuardMiddleware & {
    * ```
    */
   ready(): Promise<void>
+  /**
+   * The same guard for a route that also serves anonymous callers: without credentials the
+   * request goes on with `req.auth` undefined; a token, if sent, must be valid (else the usual
+   * 400/401). Declare such a route before `app.use(guard)`, with this in front of its handler.
+   *
+   * @example
+   * ```ts
+   * const guard = bearerGuard({ issuer, audience })
+   * app.get('/catalog', guard.optional, (req, res) => {
+   *   res.json({ sub: req.auth?.claims.sub ?? null })
+   * })
+   * app.use(guard)
+   * ```
+   */
+  readonly optional: BearerGuardMiddleware
 }

@@ -5,11 +5,13 @@ import type { AccessPolicy, VerifiedAccessToken } from '@bearer-guard/core'
  *
  * - `false`: the route is public, even when the plugin protects every route (`protect: 'all'`).
  * - `true`: any valid access token (useful with `protect: 'none'`).
+ * - `'optional'`: anonymous callers pass (`request.auth` is `null`); a token, if sent, must be
+ *   valid (else the usual 400/401).
  * - an {@link AccessPolicy} (`allOf`, `anyOf`, `claims`, `description`): a valid access token that
  *   satisfies it, else 403 `insufficient_scope`. Checked when the route is defined.
  * - absent: what the plugin's `protect` option says (`'all'`: any valid token; `'none'`: public).
  */
-export type RouteAuth = boolean | AccessPolicy
+export type RouteAuth = boolean | 'optional' | AccessPolicy
 
 /** What the plugin decorates the Fastify instance with, as `app.bearerGuard`. */
 export interface BearerGuardDecorator {

@@ -1,5 +1,5 @@
-import { authorize } from '@bearer-guard/core'
-import { isCorsPreflight, onKeySetFailure } from '@bearer-guard/core/adapter'
+import { authorize, type BearerRequest } from '@bearer-guard/core'
+import { isCorsPreflight, onKeySetFailure, verifyRequestCallback } from '@bearer-guard/core/adapter'
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -32,36 +32,66 @@ function toList<T>(value: T | readonly T[] | undefined): readonly T[] {
  */
 function createGuard({ validator, errors }: ResolvedOptions, need: RouteNeed): Hook {
   const policy = need.kind === 'policy' ? need.policy : undefined
+  const optional = need.kind === 'optional'
   return function bearerGuardHook(request, reply, done) {
     // Browsers send preflights without credentials: they belong to the CORS handler.
     if (isCorsPreflight(request.method, request.headers)) {
       done()
       return
     }
-    validator.verifyRequest(
-      {
-        authorization: request.headers.authorization,
-        query: request.query,
-        body: request.body,
-        contentType: request.headers['content-type'],
-        method: request.method,
-      },
+    verifyRequestCallback(
+      validator,
+      toBearerRequest(request),
       (error, auth) => {
-        if (auth !== undefined) {
-          // Set before the policy check so a 'throw'-mode error handler can log who was refused.
-          request.auth = auth
-          try {
-            if (policy !== undefined) authorize(auth, policy)
-          } catch (refusal) {
-            refuse(refusal, errors, reply, done)
-            return
-          }
+        if (error !== null) {
+          refuse(error, errors, reply, done)
+          return
+        }
+        // Anonymous on an optional route: `request.auth` stays null.
+        if (auth === undefined) {
           done()
           return
         }
-        refuse(error, errors, reply, done)
+        // Set before the policy check so a 'throw'-mode error handler can log who was refused.
+        request.auth = auth
+        if (policy === undefined) {
+          done()
+          return
+        }
+        let pending: void | Promise<void>
+        try {
+          pending = authorize(auth, policy)
+        } catch (refusal) {
+          refuse(refusal, errors, reply, done)
+          return
+        }
+        // A policy with an async `claims` check answers later.
+        if (pending === undefined) done()
+        else {
+          pending.then(
+            () => {
+              done()
+            },
+            (refusal: unknown) => {
+              refuse(refusal, errors, reply, done)
+            },
+          )
+        }
       },
+      optional,
     )
+  }
+}
+
+/** The request's raw parts, as core reads them: the one place this adapter maps a request. */
+function toBearerRequest(request: FastifyRequest): BearerRequest {
+  return {
+    method: request.method,
+    url: request.url,
+    headers: request.headers,
+    query: request.query,
+    body: request.body,
+    socket: request.raw.socket,
   }
 }
 

@@ -1,13 +1,18 @@
 import { definePolicy, type AccessPolicy } from '@bearer-guard/core'
 import type { RouteAuth } from './augment.js'
 
-/** What the guard enforces on one route: nothing, a valid token, or a valid token and a policy. */
+/**
+ * What the guard enforces on one route: nothing, a valid token if one is sent (anonymous callers
+ * pass), a valid token, or a valid token and a policy.
+ */
 export type RouteNeed =
   | { readonly kind: 'public' }
+  | { readonly kind: 'optional' }
   | { readonly kind: 'token' }
   | { readonly kind: 'policy'; readonly policy: AccessPolicy }
 
 const PUBLIC: RouteNeed = Object.freeze({ kind: 'public' })
+const OPTIONAL: RouteNeed = Object.freeze({ kind: 'optional' })
 const TOKEN: RouteNeed = Object.freeze({ kind: 'token' })
 
 /**
@@ -22,9 +27,10 @@ export function routeNeed(
   if (auth === undefined) return protect === 'all' ? TOKEN : PUBLIC
   if (auth === false) return PUBLIC
   if (auth === true) return TOKEN
+  if (auth === 'optional') return OPTIONAL
   if (typeof auth !== 'object' || (auth as unknown) === null) {
     throw new TypeError(
-      `bearer-guard: config.auth of ${route} must be true, false or a policy ({ allOf, anyOf, claims })`,
+      `bearer-guard: config.auth of ${route} must be true, false, 'optional' or a policy ({ allOf, anyOf, claims })`,
     )
   }
   try {

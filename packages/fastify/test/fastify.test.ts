@@ -463,8 +463,8 @@ describe('checks at start-up', () => {
     ['an empty scope list', { allOf: [] }, /allOf/],
     ['a scope with a space', { anyOf: ['orders read'] }, /anyOf/],
     ['a non-function claims', { claims: 'tenant' }, /claims/],
-    ['a string', 'orders:read', /must be true, false or a policy/],
-    ['null', null, /must be true, false or a policy/],
+    ['a string', 'orders:read', /must be true, false, 'optional' or a policy/],
+    ['null', null, /must be true, false, 'optional' or a policy/],
   ])('rejects a route with %s at ready()', async (_name, auth, message) => {
     const app = createApp()
     await app.register(bearerGuard, { issuer: issuer.issuer, audience })

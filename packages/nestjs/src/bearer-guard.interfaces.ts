@@ -15,10 +15,16 @@ export type BearerGuardModuleOptions = ValidatorSource
  * it sets. Both platforms' requests fit it.
  */
 export interface BearerGuardRequest {
-  /** The request headers; only `authorization` and `content-type` are read. */
+  /** The request headers, as the platform keeps them. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>
   /** The HTTP method. */
   readonly method?: string
+  /** The request target: `originalUrl` on Express, `url` on both platforms. */
+  readonly originalUrl?: string
+  readonly url?: string
+  /** The connection (Express); on Fastify it is `raw.socket`. */
+  readonly socket?: unknown
+  readonly raw?: { readonly socket?: unknown }
   /** The parsed query; read only when the validator enables `allowQuery`. */
   readonly query?: unknown
   /** The parsed body; read only when the validator enables `allowFormBody`. */

@@ -12,7 +12,7 @@ import { BEARER_GUARD_VALIDATOR } from './bearer-guard.constants.js'
 import { BearerGuardException } from './bearer-guard.exception.js'
 import type { BearerGuardRequest } from './bearer-guard.interfaces.js'
 import { POLICY_DECORATORS } from './policy.decorators.js'
-import { PublicMetadata } from './public.decorator.js'
+import { OptionalAuthMetadata, PublicMetadata } from './public.decorator.js'
 
 /**
  * Requires a valid OAuth 2.0 bearer access token (RFC 6750) on a route, a controller
@@ -67,10 +67,14 @@ export class BearerGuard implements CanActivate {
     // Browsers send preflights without credentials; `enableCors()` answers them before any guard,
     // but an `@Options()` route (or `preflightContinue`) must not get a 401 either.
     if (isCorsPreflight(request.method, request.headers)) return true
+    const optional =
+      this.reflector.getAllAndOverride<true | undefined>(OptionalAuthMetadata.KEY, targets) === true
     try {
-      const auth = await this.validator.verifyRequest(toBearerRequest(request))
+      const auth = await this.validator.verifyRequest(toBearerRequest(request), { optional })
+      // Anonymous on an @OptionalAuth() route: no token, so no policy to check.
+      if (auth === undefined) return true
       request.auth = auth
-      for (const policy of this.getPolicies(context)) authorize(auth, policy)
+      for (const policy of this.getPolicies(context)) await authorize(auth, policy)
     } catch (error) {
       return this.handleError(error, context)
     }
@@ -129,14 +133,14 @@ export class BearerGuard implements CanActivate {
   }
 }
 
+/** The request's raw parts, as core reads them: the one place this adapter maps a request. */
 function toBearerRequest(request: BearerGuardRequest): BearerRequest {
-  const { headers } = request
-  const contentType = headers['content-type']
   return {
-    authorization: headers.authorization,
+    method: request.method,
+    url: request.originalUrl ?? request.url,
+    headers: request.headers,
     query: request.query,
     body: request.body,
-    contentType: typeof contentType === 'string' ? contentType : undefined,
-    method: request.method,
+    socket: request.socket ?? request.raw?.socket,
   }
 }

@@ -51,7 +51,7 @@ export {
   RequirePolicy,
   RequireScopes,
 } from './policy.decorators.js'
-export { Public } from './public.decorator.js'
+export { OptionalAuth, Public } from './public.decorator.js'
 export { BearerGuardError, definePolicy, isBearerGuardError } from '@bearer-guard/core'
 export type {
   AccessPolicy,

@@ -26,3 +26,27 @@ export const PublicMetadata = Reflector.createDecorator<undefined, true>({
 export function Public(): CustomDecorator {
   return PublicMetadata()
 }
+
+/** @internal */
+export const OptionalAuthMetadata = Reflector.createDecorator<undefined, true>({
+  key: 'bearer-guard:optional',
+  transform: () => true,
+})
+
+/**
+ * Lets anonymous callers through a route (method) or a controller (class) while still refusing a
+ * bad token: without credentials `@Auth()` is `undefined`; a token, if sent, must be valid (else
+ * the usual 400/401), and the route's scope decorators apply to it.
+ *
+ * @example
+ * ```ts
+ * @OptionalAuth()
+ * @Get('catalog')
+ * catalog(@Auth() auth: VerifiedAccessToken | undefined) {
+ *   return { sub: auth?.claims.sub ?? null }
+ * }
+ * ```
+ */
+export function OptionalAuth(): CustomDecorator {
+  return OptionalAuthMetadata()
+}

@@ -47,7 +47,7 @@ describe('RFC 6749 §4.4 client credentials grant, §5.1 successful response', (
       strict: true,
     })
     const auth = await validator.verifyRequest({
-      authorization: `Bearer ${answer.body.access_token as string}`,
+      headers: { authorization: `Bearer ${answer.body.access_token as string}` },
     })
     expect(auth.header).toMatchObject({ alg: 'ES256', kid: issuer.activeKey.kid, typ: 'at+jwt' })
     // RFC 9068 §2.2: with no resource owner, `sub` is the client.

@@ -135,20 +135,33 @@ export interface TokenSources {
   readonly header?: string
 }
 
+/** Which issuers are accepted: a list, a resolver, or both (see {@link AccessTokenValidatorOptions}). */
+export type IssuerSelectionOptions =
+  | {
+      /**
+       * The accepted issuer(s): an issuer identifier, an {@link IssuerOptions} with its own
+       * settings, or an array of them. Only tokens whose `iss` names one of them are verified,
+       * each with that issuer's keys only; a token naming any other issuer is refused without a
+       * request to anything it names. Required unless `issuerResolver` is given.
+       */
+      readonly issuer: string | IssuerOptions | readonly (string | IssuerOptions)[]
+      /** Issuers known only at run time (see {@link IssuerResolver}). Default: none. */
+      readonly issuerResolver?: IssuerResolver
+    }
+  | {
+      readonly issuer?: string | IssuerOptions | readonly (string | IssuerOptions)[]
+      readonly issuerResolver: IssuerResolver
+    }
+
 /**
- * Options of {@link createAccessTokenValidator}: an `issuer` (or several) and an `audience`; every
- * other default is the secure one.
+ * Options of {@link createAccessTokenValidator}: an `issuer` (or several, or an `issuerResolver`)
+ * and an `audience` (at the top level, or in each issuer's entry); every other default is the
+ * secure one.
  */
-export interface AccessTokenValidatorOptions extends IssuerRuleOptions {
-  /**
-   * The accepted issuer(s): an issuer identifier, an {@link IssuerOptions} with its own settings,
-   * or an array of them. Only tokens whose `iss` names one of them are verified, each with that
-   * issuer's keys only; a token naming any other issuer is refused without a request to anything
-   * it names. Required unless `issuerResolver` is given.
-   */
-  readonly issuer?: string | IssuerOptions | readonly (string | IssuerOptions)[]
-  /** Issuers known only at run time (see {@link IssuerResolver}). Default: none. */
-  readonly issuerResolver?: IssuerResolver
+export type AccessTokenValidatorOptions = IssuerSelectionOptions & ValidatorSettings
+
+/** The options of {@link createAccessTokenValidator} beside the issuers. */
+export interface ValidatorSettings extends IssuerRuleOptions {
   /** With a single issuer: its JWKS URL (see {@link IssuerOptions.jwksUri}). */
   readonly jwksUri?: string
   /** With a single issuer: static keys (see {@link IssuerOptions.keys}). */
