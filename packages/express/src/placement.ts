@@ -15,7 +15,8 @@
  *    mounted on the app or on a `Router`: with nothing after it, it guards nothing.
  *
  * Neither sees a guard whose only followers are catch-alls (a 404 handler): they count as
- * guarded. This file only reads Express's router stacks; it changes nothing in them.
+ * guarded. This file reads Express's router stacks; the one thing it changes is its own layer's
+ * handle, which `app.use()` wrapped as a sub-app and which it sets back to the guard itself.
  */
 import { warn, type BearerGuardLogger } from './logger.js'
 
@@ -119,6 +120,10 @@ export function watchPlacement(
     const layer = stackOf(routerOf(app))?.at(-1)
     if (typeof layer?.handle !== 'function') return
     wrappers.add(layer.handle)
+    // Express wrapped the guard as a sub-app (`mounted_app`: a closure and two prototype changes
+    // per request). The guard is plain middleware: put it back in its layer, so a request costs
+    // exactly what `app.use(middleware)` costs. Only that wrapper, only in this layer.
+    if (layer.handle.name === 'mounted_app') layer.handle = guard
     const shown = typeof path === 'string' ? ` (app.use() at '${path}')` : ''
     // Once the synchronous set-up has declared everything it will.
     setImmediate(() => {

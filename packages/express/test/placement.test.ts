@@ -146,3 +146,23 @@ describe.each(frameworks)('$name: a guard that guards nothing', ({ express }) =>
     warn.mockRestore()
   })
 })
+
+describe.each(frameworks)(
+  '$name: mounting the guard costs what mounting middleware costs',
+  ({ express }) => {
+    it('sits in its app.use() layer as itself, not in a sub-app wrapper', () => {
+      const app = express()
+      const guard = bearerGuard({ ...options, logger: false })
+      app.use(guard)
+      app.use('/api', guard)
+      type Router = { stack: { handle: unknown }[] }
+      // Express 4 keeps `_router` (its `router` getter throws); Express 5 has `router`.
+      const legacy = (app as unknown as { _router?: Router })._router
+      const stack = (legacy ?? (app as unknown as { router: Router }).router).stack
+      expect(stack.filter((layer) => layer.handle === guard)).toHaveLength(2)
+      expect(
+        stack.some((layer) => (layer.handle as { name?: string }).name === 'mounted_app'),
+      ).toBe(false)
+    })
+  },
+)
