@@ -75,7 +75,7 @@ describe('types', () => {
   it('returns a guard with ready(), and takes a logger or false', () => {
     const guard = bearerGuard({ issuer: 'https://a.example/', audience: 'api', logger: console })
     expectTypeOf(guard).toEqualTypeOf<BearerGuardHandler>()
-    expectTypeOf(guard.ready()).toEqualTypeOf<Promise<void>>()
+    expectTypeOf(guard.ready).returns.toEqualTypeOf<Promise<void>>()
     expectTypeOf(console).toExtend<BearerGuardLogger>()
     expectTypeOf<{
       issuer: string
