@@ -33,6 +33,13 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
         },
       },
+      {
+        test: {
+          name: '@bearer-guard/presets',
+          root: 'packages/presets',
+          include: ['test/**/*.test.ts'],
+        },
+      },
       // Its own config: decorators, and a longer timeout for the Jest recipe test.
       'packages/nestjs/vitest.config.ts',
       {

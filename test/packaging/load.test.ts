@@ -60,6 +60,16 @@ const KNOWN_EXPORTS: Record<string, Record<string, ExportKind>> = {
     requireScopes: 'function',
     BearerGuardError: 'class',
   },
+  '@bearer-guard/presets': {
+    auth0: 'function',
+    cognito: 'function',
+    entra: 'function',
+    githubActions: 'function',
+    google: 'function',
+    keycloak: 'function',
+    kubernetes: 'function',
+    okta: 'function',
+  },
 }
 
 /** Discovered synchronously so that each package gets its own named tests. */
