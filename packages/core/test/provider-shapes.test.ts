@@ -202,3 +202,18 @@ describe('a JWKS Cache-Control max-age longer than the default age is honoured, 
     }
   })
 })
+
+describe('allowIdTokenClaims: an issuer whose access tokens are built as ID tokens (Dex)', () => {
+  it('is accepted on its audience alone, for that issuer only', async () => {
+    const dexLike = await issuer.mint({ at_hash: 'h', nonce: 'n', azp: 'web' })
+    await expectInvalid(make().verify(dexLike), 'ERR_TOKEN_TYPE_INVALID')
+    expect(await make({ allowIdTokenClaims: true }).verify(dexLike)).toBeTruthy()
+    const perIssuer = make({ issuer: { issuer: issuer.issuer, allowIdTokenClaims: true } })
+    expect(await perIssuer.verify(dexLike)).toBeTruthy()
+    // The audience still decides.
+    await expectInvalid(
+      make({ allowIdTokenClaims: true }).verify(await issuer.mint({ at_hash: 'h', aud: 'web' })),
+      'ERR_TOKEN_AUDIENCE_INVALID',
+    )
+  })
+})

@@ -1,34 +1,52 @@
 /**
- * Why there is no dex() preset: Dex builds its access tokens with the code that builds its ID
- * tokens (server/oauth2.go, newAccessToken calls newIDToken), so every Dex access token carries an
- * `at_hash` (and the `nonce` the client sent). Core refuses `at_hash` as an ID-token marker
- * whatever the options say (RFC 9068 §4), so no issuer entry can accept Dex tokens. This test pins
- * that: when core offers a way (see the package README), it fails and a preset can be added.
+ * Dex builds its access tokens with the code that builds its ID tokens (server/oauth2.go,
+ * newAccessToken calls newIDToken), so every access token carries `at_hash`: the preset accepts
+ * ID-token claims for Dex, and the audience alone separates a token for the API (cross-client
+ * `audience:server:client_id:<api>`) from a client's ID token.
  */
 import { createTestIssuer } from '@bearer-guard/testing'
-import { describe, expect, it } from 'vitest'
-import { expectInvalid, validatorOf } from './support/helpers.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dex } from '../src/index.js'
+import { expectInvalid, sorted, validatorOf, withKeysFrom } from './support/helpers.js'
 
-describe('Dex', () => {
-  it('access tokens are refused by core as ID tokens, even with the right issuer and audience', async () => {
-    const dex = await createTestIssuer({ issuer: 'https://dex.example.com' })
-    try {
-      // What a dex() preset would produce: Dex's issuer and key set, the API's client ID as
-      // audience (Dex's cross-client `audience:server:client_id:orders-api` scope), groups.
-      const validator = validatorOf([
-        {
-          issuer: 'https://dex.example.com',
-          jwksUri: dex.jwksUri,
-          audience: 'orders-api',
-          scopeClaims: ['groups'],
-          allowNonce: true,
-        },
-      ])
-      const access = await dex.mintShaped('dex', 'accessToken', { peers: ['orders-api'] })
-      const error = await expectInvalid(validator.verify(access), 'ERR_TOKEN_TYPE_INVALID')
-      expect(error.message).toContain("'at_hash'")
-    } finally {
-      await dex.close()
-    }
+const ISSUER = 'https://dex.example.com'
+
+describe('dex()', () => {
+  let server: Awaited<ReturnType<typeof createTestIssuer>>
+  beforeAll(async () => {
+    server = await createTestIssuer({ issuer: ISSUER })
+  })
+  afterAll(async () => {
+    await server.close()
+  })
+  const validator = () =>
+    validatorOf(withKeysFrom(dex({ issuer: ISSUER, audience: 'orders-api' }), server.jwksUri))
+
+  it('points at Dex’s own key set and accepts ID-token claims for it only', () => {
+    const [entry] = dex({ issuer: `${ISSUER}/`, audience: 'orders-api' })
+    expect(entry).toMatchObject({
+      issuer: ISSUER,
+      jwksUri: `${ISSUER}/keys`,
+      allowIdTokenClaims: true,
+    })
+  })
+
+  it('accepts an access token issued for the API (cross-client audience), groups as scopes', async () => {
+    const token = await server.mintShaped('dex', 'accessToken', {
+      peers: ['orders-api'],
+      claims: { groups: ['orders:read'] },
+    })
+    const auth = await validator().verify(token)
+    expect(sorted(auth.scopes)).toEqual(['orders:read'])
+  })
+
+  it("refuses a client's own ID token (its aud is the client, not the API)", async () => {
+    const idToken = await server.mintShaped('dex', 'idToken', { claims: { nonce: 'n' } })
+    await expectInvalid(validator().verify(idToken), 'ERR_TOKEN_AUDIENCE_INVALID')
+  })
+
+  it('refuses unknown options and a missing audience', () => {
+    expect(() => dex({ issuer: ISSUER, audiance: 'x' } as never)).toThrow(/did you mean 'audience'/)
+    expect(() => dex({ issuer: ISSUER } as never)).toThrow(/audience/)
   })
 })

@@ -22,6 +22,8 @@ export interface ClaimRules {
   readonly audience: AudienceRule
   readonly strict: boolean
   readonly allowNonce: boolean
+  /** Skip the ID-token refusal for this issuer (its access tokens are built as ID tokens). */
+  readonly allowIdTokenClaims: boolean
   readonly requiredClaims: readonly string[]
   /** Claims (top-level names or dotted-free paths) that must equal one of the given values. */
   readonly requiredClaimValues: readonly (readonly [
@@ -70,7 +72,7 @@ export function checkClaims(payload: Record<string, unknown>, rules: ClaimRules)
         : `The access token is not intended for this API ('${rules.audience.claim}')`,
     )
   }
-  refuseIdToken(payload, rules.allowNonce)
+  if (!rules.allowIdTokenClaims) refuseIdToken(payload, rules.allowNonce)
 
   for (const name of STRING_CLAIMS) {
     const value = own(payload, name)

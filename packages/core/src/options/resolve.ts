@@ -235,6 +235,7 @@ export function resolveValidatorOptions(
         audience: audienceRule(given.audience ?? top.audience),
         strict: (given.strict ?? top.strict) === true,
         allowNonce: (given.allowNonce ?? top.allowNonce) === true,
+        allowIdTokenClaims: (given.allowIdTokenClaims ?? top.allowIdTokenClaims) === true,
         requiredClaims: stringList(
           'requiredClaims',
           given.requiredClaims ?? top.requiredClaims,

@@ -48,6 +48,16 @@ export interface IssuerRuleOptions {
    */
   readonly allowNonce?: boolean
   /**
+   * Do not refuse tokens by their ID-token claims (`nonce`, `at_hash`, `c_hash`, `s_hash`, …).
+   * Only for an issuer whose access tokens are built as ID tokens (Dex issues its access tokens
+   * with its ID-token code, `at_hash` included): then only the audience tells a token for this
+   * API from an ID token for a client, so the audience must be this API's own identifier, never
+   * a client's. Default: `false`.
+   *
+   * @remarks Security: this sets RFC 9068 §4's ID-token refusal aside for the issuer it is set on.
+   */
+  readonly allowIdTokenClaims?: boolean
+  /**
    * Strict RFC 9068 mode: `typ` must be `at+jwt` and `iss`, `exp`, `aud`, `sub`, `client_id`,
    * `iat` and `jti` must be present. Default: `false` (a present `typ` must still be an
    * access-token type: `at+jwt`, `application/at+jwt` or `JWT`).
@@ -252,6 +262,7 @@ const OPTION_NAMES: Readonly<Record<keyof AccessTokenValidatorOptions, true>> = 
   requiredClaims: true,
   requiredClaimValues: true,
   allowNonce: true,
+  allowIdTokenClaims: true,
   strict: true,
   maxTokenAge: true,
   jwksUri: true,
@@ -290,6 +301,7 @@ const ISSUER_OPTION_NAMES_RECORD: Readonly<Record<keyof IssuerOptions, true>> = 
   requiredClaims: true,
   requiredClaimValues: true,
   allowNonce: true,
+  allowIdTokenClaims: true,
   strict: true,
   maxTokenAge: true,
 }
