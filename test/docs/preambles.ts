@@ -90,6 +90,8 @@ declare global {
 export {}
 `,
 
+  'packages/presets/README.md': `export {}`,
+
   'packages/testing/README.md': `
 import type { TestIssuer } from '@bearer-guard/testing'
 
