@@ -15,6 +15,21 @@ export type { TestAlgorithm } from './algorithms.js'
 export type { Fault, FaultEndpoint } from './faults.js'
 export type { RequestCounts } from './server.js'
 export { encodeToken } from './encode.js'
+export { generateDpopKey } from './dpop.js'
+export type { DpopKey, DpopProofOptions, GenerateDpopKeyOptions } from './dpop.js'
+export { DPOP_PROOF_FLAWS } from './dpop-flaws.js'
+export type { DpopProofFlaw } from './dpop-flaws.js'
+export {
+  generateCertificateAuthority,
+  generateClientCertificate,
+  generateServerCertificate,
+} from './certificates.js'
+export type {
+  CertificateAuthorityOptions,
+  ClientCertificateOptions,
+  ServerCertificateOptions,
+  TestCertificate,
+} from './certificates.js'
 export type { TokenParts } from './encode.js'
 export { ENTRA_COMMON_ISSUER, providers } from './providers/index.js'
 export type {

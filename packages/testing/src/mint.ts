@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { CompactSign } from 'jose'
 import type { CompactJWSHeaderParameters } from 'jose'
 import { compatibleAlgorithms } from './algorithms.js'
+import type { TestCertificate } from './certificates.js'
+import type { DpopKey } from './dpop.js'
 import type { TestKey } from './keys.js'
 
 /** Options of `TestIssuer.mint`. */
@@ -23,6 +25,18 @@ export interface MintOptions {
    * Default: none (asymmetric signing).
    */
   readonly secret?: Uint8Array | string
+  /**
+   * Bind the token to this DPoP key (RFC 9449 §6.1): adds the claim
+   * `cnf: { jkt: dpop.thumbprint }`. A `cnf` in `claims` replaces it (`cnf: undefined` removes
+   * it). Default: none.
+   */
+  readonly dpop?: Pick<DpopKey, 'thumbprint'>
+  /**
+   * Bind the token to this client certificate (RFC 8705 §3.1): adds the claim
+   * `cnf: { 'x5t#S256': certificate.thumbprint }` (both members when `dpop` is given too). A `cnf`
+   * in `claims` replaces it. Default: none.
+   */
+  readonly certificate?: Pick<TestCertificate, 'thumbprint'>
 }
 
 /** What `mint` needs from its issuer. */
@@ -37,6 +51,29 @@ export interface MintContext {
 }
 
 const HMAC = ['HS256', 'HS384', 'HS512']
+
+function thumbprintOf(holder: unknown, option: string): string {
+  const thumbprint =
+    typeof holder === 'object' && holder !== null
+      ? (holder as { thumbprint?: unknown }).thumbprint
+      : undefined
+  if (typeof thumbprint !== 'string' || thumbprint === '') {
+    throw new TypeError(
+      `mint(): ${option} must have a thumbprint (use generateDpopKey() or a generated certificate)`,
+    )
+  }
+  return thumbprint
+}
+
+/** The `cnf` claim (RFC 7800) of a token bound by `options.dpop` and `options.certificate`. */
+function confirmation(options: MintOptions): Record<string, unknown> {
+  const cnf: Record<string, string> = {}
+  if (options.dpop !== undefined) cnf.jkt = thumbprintOf(options.dpop, 'dpop')
+  if (options.certificate !== undefined) {
+    cnf['x5t#S256'] = thumbprintOf(options.certificate, 'certificate')
+  }
+  return Object.keys(cnf).length === 0 ? {} : { cnf }
+}
 
 /** Copies `base`, then applies `overrides`: an `undefined` value removes the member. */
 export function mergeMembers(
@@ -118,7 +155,7 @@ export async function mintToken(
     : undefined
 
   const payload = new TextEncoder().encode(
-    JSON.stringify(mergeMembers(defaultClaims(context), claims)),
+    JSON.stringify(mergeMembers({ ...defaultClaims(context), ...confirmation(options) }, claims)),
   )
   try {
     return await new CompactSign(payload)

@@ -53,7 +53,9 @@ export interface TestIssuer {
    * Signs an RFC 9068 access token. Default header `{ alg, kid, typ: 'at+jwt' }`; default claims
    * `iss`, `sub: 'user-123'`, `aud`, `client_id: 'test-client'`, `iat` (now), `exp` (now +
    * `tokenLifetime`) and a random `jti`. `claims` are merged over the defaults; a claim given as
-   * `undefined` is removed. No `scope` unless given.
+   * `undefined` is removed. No `scope` unless given. `options.dpop` (a `DpopKey`) and
+   * `options.certificate` (a `TestCertificate`) bind the token with a `cnf` claim: `{ jkt }`
+   * (RFC 9449 §6.1) and `{ 'x5t#S256' }` (RFC 8705 §3.1).
    *
    * @throws TypeError when the header `alg` is not one the signing key (or secret) can produce.
    */
