@@ -7,7 +7,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createTestIssuer, encodeToken, type TestIssuer, type TestKey } from '@bearer-guard/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { examples } from './support/examples.js'
-import { freePort, startExample, stopCleanly, type RunningExample } from './support/process.js'
+import {
+  freePort,
+  runUntilExit,
+  startExample,
+  stopCleanly,
+  type RunningExample,
+} from './support/process.js'
 import { bearerChallenge } from './support/www-authenticate.js'
 
 const AUDIENCE = 'https://api.example.com'
@@ -75,7 +81,7 @@ describe.each(examples)('CONTRACT.md: $name', (example) => {
   async function call(
     method: string,
     path: string,
-    options: { token?: string; authorization?: string; json?: unknown } = {},
+    options: { token?: string; authorization?: string; json?: unknown; on?: RunningExample } = {},
   ): Promise<Reply> {
     const headers: Record<string, string> = {}
     if (options.authorization !== undefined) headers.authorization = options.authorization
@@ -85,7 +91,7 @@ describe.each(examples)('CONTRACT.md: $name', (example) => {
       headers['content-type'] = 'application/json'
       body = JSON.stringify(options.json)
     }
-    const response = await fetch(api.url + path, { method, headers, body })
+    const response = await fetch((options.on ?? api).url + path, { method, headers, body })
     const text = await response.text()
     statuses.push({
       what: `${method} ${path} ${headers.authorization ?? ''}`,
@@ -346,6 +352,7 @@ describe.each(examples)('CONTRACT.md: $name', (example) => {
 
   describe('a CORS preflight is never refused by the guard', () => {
     it.each([
+      ['GET', '/catalog'],
       ['GET', '/me'],
       ['GET', '/orders'],
       ['POST', '/orders'],
@@ -364,6 +371,276 @@ describe.each(examples)('CONTRACT.md: $name', (example) => {
       statuses.push({ what: `OPTIONS ${path} (preflight for ${method})`, status: response.status })
       expect([400, 401, 403]).not.toContain(response.status)
       expect(response.headers.get('www-authenticate')).toBeNull()
+    })
+  })
+
+  describe('GET /catalog: nothing needed, but a token, if sent, must be valid', () => {
+    it.each([
+      ['no Authorization header', {}],
+      ['another scheme', { authorization: 'Basic dXNlcjpwYXNz' }],
+    ])('200 {"sub": null} without credentials: %s', async (_what, options) => {
+      const reply = await call('GET', '/catalog', options)
+      expect(reply).toMatchObject({ status: 200, body: { sub: null } })
+      expect(reply.body).toEqual({ sub: null })
+      expect(reply.headers.get('www-authenticate')).toBeNull()
+    })
+
+    it('200 {"sub": null} for a token in the URL query only: it is not accepted there', async () => {
+      const token = await mint('orders:read')
+      const reply = await call('GET', `/catalog?access_token=${token}`)
+      expect(reply).toMatchObject({ status: 200, body: { sub: null } })
+    })
+
+    it.each([
+      ['with scopes', 'orders:read'],
+      ['without any scope', undefined],
+    ])('200 {"sub": …} for a valid token %s', async (_what, scope) => {
+      const reply = await call('GET', '/catalog', { token: await mint(scope) })
+      expect(reply.status).toBe(200)
+      expect(reply.body).toEqual({ sub: 'user-123' })
+    })
+
+    it.each([
+      ['a token that is not a JWT', () => Promise.resolve('not-a-jwt')],
+      ['an unknown kid', () => issuer.mint({}, { key: foreign })],
+      [
+        'a signature by a foreign key, with the real kid',
+        () => issuer.mint({}, { key: foreign, header: { kid: issuer.activeKey.kid } }),
+      ],
+      ['an expired token', () => mint(undefined, { iat: now() - 7200, exp: now() - 3600 })],
+      ['a wrong issuer', () => mint(undefined, { iss: 'https://evil.example.com' })],
+      ['a wrong audience', () => mint(undefined, { aud: 'https://other.example.com' })],
+      ['a wrong typ', () => issuer.mint({}, { header: { typ: 'dpop+jwt' } })],
+      [
+        'an ID token',
+        () =>
+          issuer.mint(
+            { azp: 'test-client', client_id: undefined, nonce: 'n-0S6_WzA2Mj' },
+            { header: { typ: 'JWT' } },
+          ),
+      ],
+    ])('401 invalid_token for %s', async (_what, makeToken) => {
+      refusal(await call('GET', '/catalog', { token: await makeToken() }), 401, 'invalid_token')
+    })
+
+    it.each(['Bearer', 'Bearer ', 'Bearer abc def', 'Bearer to"ken'])(
+      '400 invalid_request for a malformed header: %j',
+      async (authorization) => {
+        refusal(await call('GET', '/catalog', { authorization }), 400, 'invalid_request')
+      },
+    )
+
+    it('400 invalid_request for a token in the header and in the query', async () => {
+      const token = await mint()
+      refusal(
+        await call('GET', `/catalog?access_token=${token}`, { token }),
+        400,
+        'invalid_request',
+      )
+    })
+  })
+
+  describe('an OpenID Connect ID token is refused (401 invalid_token), even with typ JWT and the API as aud', () => {
+    // Minted by the API's own issuer with `aud` = the API, signed with its published key, and
+    // `typ: JWT` as most providers put on both kinds: only the claims say it is an ID token.
+    const idToken = (claims: Record<string, unknown>) =>
+      issuer.mint(claims, { header: { typ: 'JWT' } })
+    const authTime = () => now() - 60
+
+    it('an ID token as providers issue them (azp, nonce, at_hash, c_hash, auth_time)', async () => {
+      const token = await idToken({
+        azp: 'test-client',
+        client_id: undefined,
+        jti: undefined,
+        nonce: 'n-0S6_WzA2Mj',
+        at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q',
+        c_hash: 'LDktKdoQak3Pk0cnXxCltA',
+        auth_time: authTime(),
+      })
+      refusal(await call('GET', '/me', { token }), 401, 'invalid_token')
+    })
+
+    // Each marker alone, on an otherwise valid access token that the route would accept.
+    it.each([
+      ['nonce', { nonce: 'n-0S6_WzA2Mj' }],
+      ['at_hash', { at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q' }],
+      ['c_hash', { c_hash: 'LDktKdoQak3Pk0cnXxCltA' }],
+    ])('%s, even next to scope and client_id', async (_marker, marker) => {
+      const token = await idToken({ scope: 'orders:read', ...marker })
+      refusal(await call('GET', '/orders', { token }), 401, 'invalid_token')
+    })
+
+    it('auth_time with azp and no scope or client_id', async () => {
+      const token = await idToken({
+        auth_time: authTime(),
+        azp: 'test-client',
+        client_id: undefined,
+      })
+      refusal(await call('GET', '/me', { token }), 401, 'invalid_token')
+    })
+
+    // Controls: what the markers are added to is accepted, so the marker alone is refused.
+    it.each([
+      ['typ JWT without any marker', { scope: 'orders:read' }, '/orders'],
+      ['auth_time and azp with client_id', { auth_time: authTime(), azp: 'test-client' }, '/me'],
+      [
+        'auth_time and azp with a scope, no client_id',
+        { auth_time: authTime(), azp: 'test-client', client_id: undefined, scope: 'orders:read' },
+        '/orders',
+      ],
+    ])('but accepts an access token with %s', async (_what, claims, path) => {
+      const reply = await call('GET', path, { token: await idToken(claims) })
+      expect(reply.status).toBe(200)
+    })
+  })
+
+  describe('ISSUER with several issuers, separated by spaces', () => {
+    let first: TestIssuer
+    let second: TestIssuer
+    // A working authorization server that is not listed: it must never hear from the API.
+    let unlisted: TestIssuer
+    let multi: RunningExample
+    const on = () => ({ on: multi })
+    const total = (counts: TestIssuer['requests']) =>
+      counts.discovery + counts.jwks + counts.token + counts.other
+
+    const servers: TestIssuer[] = []
+    const serve = async (path: string) => {
+      const server = await createTestIssuer({ audience: AUDIENCE, path })
+      servers.push(server)
+      return server
+    }
+
+    beforeAll(async () => {
+      first = await serve('/first')
+      second = await serve('/second')
+      unlisted = await serve('/unlisted')
+      multi = await startExample(example.dir, {
+        ...example.env,
+        ISSUER: `${first.issuer} ${second.issuer}`,
+        AUDIENCE,
+      })
+    })
+
+    afterAll(async () => {
+      try {
+        await stopCleanly(multi, example.dir)
+      } finally {
+        await Promise.all(servers.map((server) => server.close()))
+      }
+    })
+
+    it("verifies the first issuer's tokens with its keys, found by its own discovery", async () => {
+      const reply = await call('GET', '/me', { token: await first.mint(), ...on() })
+      expect(reply.status).toBe(200)
+      expect(reply.body).toMatchObject({ claims: { iss: first.issuer } })
+      expect(first.requests.discovery).toBeGreaterThan(0)
+      expect(first.requests.jwks).toBeGreaterThan(0)
+      // The other listed issuer is not asked about a token it did not issue.
+      expect(total(second.requests)).toBe(0)
+    })
+
+    it("verifies the second issuer's tokens with its keys, found by its own discovery", async () => {
+      const reply = await call('GET', '/me', { token: await second.mint(), ...on() })
+      expect(reply.status).toBe(200)
+      expect(reply.body).toMatchObject({ claims: { iss: second.issuer } })
+      expect(second.requests.discovery).toBeGreaterThan(0)
+      expect(second.requests.jwks).toBeGreaterThan(0)
+    })
+
+    it('enforces the routes the same way for every issuer', async () => {
+      for (const listed of [first, second]) {
+        const token = await listed.mint({ scope: 'orders:read' })
+        expect((await call('GET', '/orders', { token, ...on() })).status).toBe(200)
+        const catalog = await call('GET', '/catalog', { token, ...on() })
+        expect(catalog).toMatchObject({ status: 200, body: { sub: 'user-123' } })
+        const reply = await call('GET', '/reports', { token, ...on() })
+        expect(refusal(reply, 403, 'insufficient_scope').scope).toEqual(expect.any(String))
+      }
+      refusal(await call('GET', '/me', on()), 401, undefined)
+    })
+
+    it.each([
+      [
+        "the first issuer's iss, signed with the second issuer's key",
+        () => first.mint({}, { key: second.activeKey }),
+      ],
+      [
+        "the first issuer's iss, signed with the second issuer's key under the first's kid",
+        () => first.mint({}, { key: second.activeKey, header: { kid: first.activeKey.kid } }),
+      ],
+      [
+        "the second issuer's iss, signed with the first issuer's key",
+        () => second.mint({}, { key: first.activeKey }),
+      ],
+    ])('refuses %s (401 invalid_token)', async (_what, makeToken) => {
+      refusal(await call('GET', '/me', { token: await makeToken(), ...on() }), 401, 'invalid_token')
+    })
+
+    it('refuses a token naming an issuer that is not listed, and makes no request to it', async () => {
+      // Signed with the unlisted server's own published key: fetching its keys would verify it.
+      refusal(
+        await call('GET', '/me', { token: await unlisted.mint(), ...on() }),
+        401,
+        'invalid_token',
+      )
+      // Signed with a listed issuer's key, but naming the unlisted server.
+      const claimed = await first.mint({ iss: unlisted.issuer })
+      refusal(await call('GET', '/me', { token: claimed, ...on() }), 401, 'invalid_token')
+      expect(total(unlisted.requests)).toBe(0)
+    })
+
+    it('refuses a token naming another path of a listed issuer, and makes no request for it', async () => {
+      // Discovery of `${first.url}/tenant` would reach the same server, as a request it counts.
+      const before = first.requests.other
+      const token = await first.mint({ iss: `${first.url}/tenant` })
+      refusal(await call('GET', '/me', { token, ...on() }), 401, 'invalid_token')
+      expect(first.requests.other).toBe(before)
+    })
+
+    it('refuses to start when JWKS_URI is also set, saying why', async () => {
+      const { exit, output } = await runUntilExit(example.dir, {
+        ...example.env,
+        ISSUER: `${first.issuer} ${second.issuer}`,
+        AUDIENCE,
+        JWKS_URI: first.jwksUri,
+      })
+      expect(exit.code, output).not.toBe(0)
+      expect(exit.code, output).not.toBeNull()
+      expect(output).toMatch(
+        /cannot start: JWKS_URI is the key set of a single issuer, but ISSUER lists 2/,
+      )
+    })
+  })
+
+  describe('JWKS_URI with a single issuer', () => {
+    let pinned: RunningExample
+    let own: TestIssuer | undefined
+
+    beforeAll(async () => {
+      own = await createTestIssuer({ audience: AUDIENCE })
+      pinned = await startExample(example.dir, {
+        ...example.env,
+        ISSUER: own.issuer,
+        AUDIENCE,
+        JWKS_URI: own.jwksUri,
+      })
+    })
+
+    afterAll(async () => {
+      try {
+        await stopCleanly(pinned, example.dir)
+      } finally {
+        await own?.close()
+      }
+    })
+
+    it('verifies tokens with that key set, without discovery', async () => {
+      if (own === undefined) throw new Error('no issuer')
+      const reply = await call('GET', '/me', { token: await own.mint(), on: pinned })
+      expect(reply.status).toBe(200)
+      expect(own.requests.jwks).toBeGreaterThan(0)
+      expect(own.requests.discovery).toBe(0)
     })
   })
 

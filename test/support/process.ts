@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess, type ChildProcessByStdio } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { resolve } from 'node:path'
+import type { Readable } from 'node:stream'
 import { expect } from 'vitest'
 
 /** The repository root, where `npm start --prefix examples/<name>` is run from. */
@@ -37,16 +38,12 @@ export interface RunningExample {
   stop(timeoutMs?: number): Promise<Exit>
 }
 
-/**
- * Starts `npm start --prefix <dir>` with `env`, and resolves once it prints a line containing
- * `listening`. Rejects with its output if it exits or stays silent for `timeoutMs`.
- */
-export async function startExample(
+/** `npm start --prefix <dir>` on `port`, with `env` over the parent's environment. */
+function spawnExample(
   dir: string,
+  port: number,
   env: Readonly<Record<string, string | undefined>>,
-  timeoutMs = 30_000,
-): Promise<RunningExample> {
-  const port = await freePort()
+): { child: ChildProcessByStdio<null, Readable, Readable>; exited: Promise<Exit> } {
   const child = spawn('npm', ['start', '--silent', '--prefix', dir], {
     cwd: repoRoot,
     env: {
@@ -58,12 +55,26 @@ export async function startExample(
     // Its own process group, so a server left behind by a failure can still be reaped.
     detached: true,
   })
-  let output = ''
   const exited = new Promise<Exit>((resolveExit) => {
     child.once('exit', (code, signal) => {
       resolveExit({ code, signal })
     })
   })
+  return { child, exited }
+}
+
+/**
+ * Starts `npm start --prefix <dir>` with `env`, and resolves once it prints a line containing
+ * `listening`. Rejects with its output if it exits or stays silent for `timeoutMs`.
+ */
+export async function startExample(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  timeoutMs = 30_000,
+): Promise<RunningExample> {
+  const port = await freePort()
+  const { child, exited } = spawnExample(dir, port, env)
+  let output = ''
 
   await new Promise<void>((ready, fail) => {
     const timer = setTimeout(() => {
@@ -101,6 +112,48 @@ export async function startExample(
       return result
     },
   }
+}
+
+/** How an example that was expected not to start ended, and everything it printed. */
+export interface RefusedStart {
+  readonly exit: Exit
+  readonly output: string
+}
+
+/**
+ * Runs `npm start --prefix <dir>` with `env` until it exits by itself, for a configuration the
+ * example must refuse. Rejects, leaving nothing running, if it prints `listening` or has not
+ * exited within `timeoutMs`.
+ */
+export async function runUntilExit(
+  dir: string,
+  env: Readonly<Record<string, string | undefined>>,
+  timeoutMs = 30_000,
+): Promise<RefusedStart> {
+  const { child } = spawnExample(dir, await freePort(), env)
+  let output = ''
+  const collect = (chunk: Buffer): void => {
+    output += chunk.toString()
+  }
+  child.stdout.on('data', collect)
+  child.stderr.on('data', collect)
+  // 'close', not 'exit': by then the pipes have delivered everything the process printed.
+  const closed = new Promise<Exit>((done) => {
+    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => {
+      done({ code, signal })
+    })
+  })
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<'timeout'>((done) => {
+    timer = setTimeout(done, timeoutMs, 'timeout')
+  })
+  const result = await Promise.race([closed, timeout])
+  clearTimeout(timer)
+  killGroup(child)
+  if (result === 'timeout') throw new Error(`${dir} did not exit in ${timeoutMs} ms:\n${output}`)
+  if (/listening/i.test(output))
+    throw new Error(`${dir} started although it should not:\n${output}`)
+  return { exit: result, output }
 }
 
 function killGroup(child: ChildProcess): void {

@@ -2,10 +2,17 @@
  * The CONTRACT.md API on Express, guarded by @bearer-guard/express.
  *
  *     PORT=4100 ISSUER=https://auth.example.com/ AUDIENCE=https://api.example.com npm start
+ *     PORT=4100 ISSUER='https://a.example.com/ https://b.example.com/' AUDIENCE=… npm start
  */
 import { randomUUID } from 'node:crypto'
 import express from 'express'
-import { bearerGuard, getAuth, requireAnyScope, requireScopes } from '@bearer-guard/express'
+import {
+  bearerGuard,
+  getAuth,
+  requireAnyScope,
+  requireScopes,
+  type BearerGuardHandler,
+} from '@bearer-guard/express'
 
 interface Order {
   id: string
@@ -13,19 +20,32 @@ interface Order {
   quantity: number
 }
 
+/** Refuses to start: one line on stderr, exit status 1. */
+function cannotStart(reason: string): never {
+  console.error(`example-express cannot start: ${reason}`)
+  process.exit(1)
+}
+
 function requiredEnv(name: string): string {
   const value = process.env[name]
-  if (value === undefined || value === '') {
-    console.error(`${name} is required`)
-    process.exit(1)
-  }
+  if (value === undefined || value === '') cannotStart(`${name} is required`)
   return value
 }
 
 const port = Number(process.env.PORT ?? 3000)
-const issuer = requiredEnv('ISSUER')
+// One issuer, or several separated by spaces: each one's keys are found by its own discovery and
+// verify only the tokens whose `iss` names it; a token naming any other issuer is refused.
+const issuers = requiredEnv('ISSUER')
+  .split(' ')
+  .filter((issuer) => issuer !== '')
+if (issuers.length === 0) cannotStart('ISSUER is required')
 const audience = requiredEnv('AUDIENCE')
 const jwksUri = process.env.JWKS_URI || undefined
+if (jwksUri !== undefined && issuers.length > 1) {
+  cannotStart(
+    `JWKS_URI is the key set of a single issuer, but ISSUER lists ${issuers.length}; unset JWKS_URI (each issuer's keys are then found by its own discovery) or list one issuer`,
+  )
+}
 
 // Tiny in-memory data: enough to show what each route returns.
 const orders = new Map<string, Order>([['1', { id: '1', item: 'coffee beans', quantity: 2 }]])
@@ -38,10 +58,25 @@ app.get('/health', (_req, res) => {
   res.json({ status: 'ok' })
 })
 
-// Everything declared below needs a valid access token; `req.auth` holds it. Routes declared
-// above (/health) are public. If the issuer's keys cannot be obtained, guarded requests get 503
+// Built once, here: options it refuses (an issuer listed twice, a non-loopback http:// issuer…)
+// stop the start-up. If an issuer's keys cannot be obtained, the requests that need them get 503
 // and the guard logs one line per failure episode, naming the cause (`logger`: console.warn).
-app.use(bearerGuard({ issuer, audience, jwksUri, logger: console }))
+let guard: BearerGuardHandler
+try {
+  guard = bearerGuard({ issuer: issuers, audience, jwksUri, logger: console })
+} catch (error) {
+  cannotStart(error instanceof Error ? error.message : String(error))
+}
+
+// A token is optional here: without credentials `req.auth` is undefined, but a token that is sent
+// must be valid (else 400/401). Declared before app.use(guard), which would require one.
+app.get('/catalog', guard.optional, (req, res) => {
+  res.json({ sub: req.auth?.claims.sub ?? null })
+})
+
+// Everything declared below needs a valid access token; `req.auth` holds it. Routes declared
+// above (/health, /catalog) are not guarded by it.
+app.use(guard)
 
 app.get('/me', (req, res) => {
   const { claims, scopes } = getAuth(req)

@@ -2,6 +2,7 @@
  * The CONTRACT.md API on Fastify, guarded by @bearer-guard/fastify.
  *
  *     PORT=4100 ISSUER=https://auth.example.com/ AUDIENCE=https://api.example.com npm start
+ *     PORT=4100 ISSUER='https://a.example.com/ https://b.example.com/' AUDIENCE=… npm start
  */
 import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
@@ -13,19 +14,32 @@ interface Order {
   quantity: number
 }
 
+/** Refuses to start: one line on stderr, exit status 1. */
+function cannotStart(reason: string): never {
+  console.error(`example-fastify cannot start: ${reason}`)
+  process.exit(1)
+}
+
 function requiredEnv(name: string): string {
   const value = process.env[name]
-  if (value === undefined || value === '') {
-    console.error(`${name} is required`)
-    process.exit(1)
-  }
+  if (value === undefined || value === '') cannotStart(`${name} is required`)
   return value
 }
 
 const port = Number(process.env.PORT ?? 3000)
-const issuer = requiredEnv('ISSUER')
+// One issuer, or several separated by spaces: each one's keys are found by its own discovery and
+// verify only the tokens whose `iss` names it; a token naming any other issuer is refused.
+const issuers = requiredEnv('ISSUER')
+  .split(' ')
+  .filter((issuer) => issuer !== '')
+if (issuers.length === 0) cannotStart('ISSUER is required')
 const audience = requiredEnv('AUDIENCE')
 const jwksUri = process.env.JWKS_URI || undefined
+if (jwksUri !== undefined && issuers.length > 1) {
+  cannotStart(
+    `JWKS_URI is the key set of a single issuer, but ISSUER lists ${issuers.length}; unset JWKS_URI (each issuer's keys are then found by its own discovery) or list one issuer`,
+  )
+}
 
 // Tiny in-memory data: enough to show what each route returns (the same as the Express example).
 const orders = new Map<string, Order>([['1', { id: '1', item: 'coffee beans', quantity: 2 }]])
@@ -54,10 +68,21 @@ app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, bo
   else void parseJson(request, body as string, done)
 })
 
-// Every route declared after this needs a valid access token; `request.auth` holds it.
-await app.register(bearerGuard, { issuer, audience, jwksUri })
+// Every route declared after this needs a valid access token; `request.auth` holds it. Options it
+// refuses (an issuer listed twice, a non-loopback http:// issuer…) stop the start-up.
+try {
+  await app.register(bearerGuard, { issuer: issuers, audience, jwksUri })
+} catch (error) {
+  cannotStart(error instanceof Error ? error.message : String(error))
+}
 
 app.get('/health', { config: { auth: false } }, () => ({ status: 'ok' }))
+
+// A token is optional here: without credentials `request.auth` is null, but a token that is sent
+// must be valid (else 400/401).
+app.get('/catalog', { config: { auth: 'optional' } }, (request) => ({
+  sub: request.auth?.claims.sub ?? null,
+}))
 
 app.get('/me', (request) => {
   const { claims, scopes } = getAuth(request)

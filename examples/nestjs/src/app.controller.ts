@@ -1,5 +1,11 @@
 import { Controller, Get } from '@nestjs/common'
-import { Auth, Public, RequireAnyScope, type VerifiedAccessToken } from '@bearer-guard/nestjs'
+import {
+  Auth,
+  OptionalAuth,
+  Public,
+  RequireAnyScope,
+  type VerifiedAccessToken,
+} from '@bearer-guard/nestjs'
 
 const reports = [{ id: 'q1', title: 'Orders, first quarter', total: 42 }]
 
@@ -11,7 +17,15 @@ export class AppController {
     return { status: 'ok' }
   }
 
-  // Every route without @Public() needs a valid access token (APP_GUARD in AppModule).
+  // A token is optional here: without credentials `auth` is undefined, but a token that is sent
+  // must be valid (else 400/401).
+  @OptionalAuth()
+  @Get('catalog')
+  catalog(@Auth() auth: VerifiedAccessToken | undefined): { sub: string | null } {
+    return { sub: auth?.claims.sub ?? null }
+  }
+
+  // Every other route needs a valid access token (APP_GUARD in AppModule).
   @Get('me')
   me(@Auth() auth: VerifiedAccessToken) {
     const { claims, scopes } = auth

@@ -3,6 +3,7 @@
  *
  *     PORT=4100 ISSUER=https://auth.example.com/ AUDIENCE=https://api.example.com npm start
  *     NEST_PLATFORM=fastify PORT=4100 ISSUER=… AUDIENCE=… npm start
+ *     PORT=4100 ISSUER='https://a.example.com/ https://b.example.com/' AUDIENCE=… npm start
  */
 import { NestFactory } from '@nestjs/core'
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express'

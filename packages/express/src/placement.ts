@@ -123,7 +123,8 @@ export function watchPlacement(
     // Express wrapped the guard as a sub-app (`mounted_app`: a closure and two prototype changes
     // per request). The guard is plain middleware: put it back in its layer, so a request costs
     // exactly what `app.use(middleware)` costs. Only that wrapper, only in this layer.
-    if (layer.handle.name === 'mounted_app') layer.handle = guard
+    // (`Layer` is read-only everywhere else in this file: this is the one write.)
+    if (layer.handle.name === 'mounted_app') (layer as { handle: unknown }).handle = guard
     const shown = typeof path === 'string' ? ` (app.use() at '${path}')` : ''
     // Once the synchronous set-up has declared everything it will.
     setImmediate(() => {

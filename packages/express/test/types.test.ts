@@ -11,6 +11,7 @@ import {
   requireScopes,
   type BearerGuardHandler,
   type BearerGuardLogger,
+  type BearerGuardMiddleware,
   type BearerGuardOptions,
 } from '../src/index.js'
 
@@ -75,7 +76,8 @@ describe('types', () => {
   it('returns a guard with ready(), and takes a logger or false', () => {
     const guard = bearerGuard({ issuer: 'https://a.example/', audience: 'api', logger: console })
     expectTypeOf(guard).toEqualTypeOf<BearerGuardHandler>()
-    expectTypeOf(guard.ready).returns.toEqualTypeOf<Promise<void>>()
+    expectTypeOf<BearerGuardHandler['ready']>().returns.toEqualTypeOf<Promise<void>>()
+    expectTypeOf<BearerGuardHandler['optional']>().toEqualTypeOf<BearerGuardMiddleware>()
     expectTypeOf(console).toExtend<BearerGuardLogger>()
     expectTypeOf<{
       issuer: string

@@ -26,7 +26,8 @@ export interface BearerGuardAdapterOptions {
    *
    * - `'all'`: every route declared after the plugin in its encapsulation context needs a valid
    *   token, unless its options say `config: { auth: false }`.
-   * - `'none'`: only routes whose options declare `config: { auth: true }` or a policy.
+   * - `'none'`: only routes whose options declare `config: { auth: true }`, `'optional'` or a
+   *   policy.
    *
    * @remarks Security: `'all'` fails closed; a route someone forgets to annotate stays protected.
    */

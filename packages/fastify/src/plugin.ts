@@ -178,11 +178,12 @@ const plugin: FastifyPluginCallback<BearerGuardOptions> = (fastify, options, don
  * the default), verified in an `onRequest` hook before the body is read. `request.auth` holds the
  * verified token.
  *
- * Per route, `config.auth` says what is needed: `false` (public), `true` (any valid token), or a
- * core policy `{ allOf, anyOf, claims, description }` (else 403 `insufficient_scope`). Options are
- * checked at registration (an unknown one, such as `protcet`, names the closest known option) and
- * policies when the route is defined: mistakes throw a `TypeError` from `register()`/`ready()`,
- * never per request.
+ * Per route, `config.auth` says what is needed: `false` (public), `true` (any valid token),
+ * `'optional'` (anonymous callers pass with `request.auth` null; a token, if sent, must be valid),
+ * or a core policy `{ allOf, anyOf, claims, description }` (else 403 `insufficient_scope`).
+ * Options are checked at registration (an unknown one, such as `protcet`, names the closest known
+ * option) and policies when the route is defined: mistakes throw a `TypeError` from
+ * `register()`/`ready()`, never per request.
  *
  * CORS preflights (`OPTIONS` with `Origin` and `Access-Control-Request-Method`, no
  * `Authorization`) pass the guard untouched, for `@fastify/cors` or an `OPTIONS` route to answer.

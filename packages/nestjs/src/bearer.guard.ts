@@ -8,6 +8,7 @@ import {
 import { isCorsPreflight } from '@bearer-guard/core/adapter'
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common'
 import { HttpAdapterHost, Reflector } from '@nestjs/core'
+import { markAnonymous } from './auth.decorator.js'
 import { BEARER_GUARD_VALIDATOR } from './bearer-guard.constants.js'
 import { BearerGuardException } from './bearer-guard.exception.js'
 import type { BearerGuardRequest } from './bearer-guard.interfaces.js'
@@ -71,8 +72,12 @@ export class BearerGuard implements CanActivate {
       this.reflector.getAllAndOverride<true | undefined>(OptionalAuthMetadata.KEY, targets) === true
     try {
       const auth = await this.validator.verifyRequest(toBearerRequest(request), { optional })
-      // Anonymous on an @OptionalAuth() route: no token, so no policy to check.
-      if (auth === undefined) return true
+      // Anonymous on an @OptionalAuth() route: no token, so no policy to check; `@Auth()` is
+      // `undefined` for this request (and only for a request marked here).
+      if (auth === undefined) {
+        markAnonymous(request)
+        return true
+      }
       request.auth = auth
       for (const policy of this.getPolicies(context)) await authorize(auth, policy)
     } catch (error) {
