@@ -7,7 +7,13 @@ import {
 } from '@bearer-guard/core/adapter'
 import { checkLogger, reportKeySetFailures, type BearerGuardLogger } from './logger.js'
 import { watchPlacement } from './placement.js'
-import { checkErrorMode, refuse, rememberErrorMode, type ErrorMode } from './refusal.js'
+import {
+  checkErrorMode,
+  refuse,
+  rememberAnonymous,
+  rememberErrorMode,
+  type ErrorMode,
+} from './refusal.js'
 import type { BearerGuardHandler, BearerGuardMiddleware, BearerGuardRequest } from './types.js'
 
 /** The options `bearerGuard()` takes besides the validator's: every other key is refused. */
@@ -117,10 +123,9 @@ export function bearerGuard(options: BearerGuardOptions): BearerGuardHandler {
           refuse(error, mode, res, next)
           return
         }
-        if (auth !== undefined) {
-          req.auth = auth
-          rememberErrorMode(req, mode)
-        }
+        if (auth !== undefined) req.auth = auth
+        else rememberAnonymous(req, validator.realm)
+        rememberErrorMode(req, mode)
         next()
       },
       true,

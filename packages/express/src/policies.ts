@@ -7,7 +7,7 @@ import {
 } from '@bearer-guard/core'
 import { isCorsPreflight } from '@bearer-guard/core/adapter'
 import { getAuth } from './auth.js'
-import { errorModeOf, refuse } from './refusal.js'
+import { anonymousRefusal, errorModeOf, refuse } from './refusal.js'
 import type { BearerGuardMiddleware } from './types.js'
 
 /**
@@ -31,6 +31,12 @@ export function requirePolicy(policy: AccessPolicy): BearerGuardMiddleware {
     // The guard let a CORS preflight through without a token; so does a route helper.
     if (req.auth === undefined && isCorsPreflight(req.method, req.headers)) {
       next()
+      return
+    }
+    // An anonymous caller let through by `guard.optional`: this route needs a token after all.
+    const missing = req.auth === undefined ? anonymousRefusal(req) : undefined
+    if (missing !== undefined) {
+      refuse(missing, errorModeOf(req), res, next)
       return
     }
     let auth: VerifiedAccessToken

@@ -1,4 +1,4 @@
-import { isBearerGuardError } from '@bearer-guard/core'
+import { MissingCredentialsError, isBearerGuardError } from '@bearer-guard/core'
 import type { BearerGuardNext, BearerGuardRequest, BearerGuardResponse } from './types.js'
 
 /**
@@ -22,6 +22,19 @@ export function rememberErrorMode(req: BearerGuardRequest, mode: ErrorMode): voi
   // 'respond' is what errorModeOf answers for a request it does not know, so the default mode
   // writes nothing per request; it only overwrites what an earlier guard on the request set.
   if (mode !== 'respond' || modes.has(req)) modes.set(req, mode)
+}
+
+// Requests an optional guard let through without credentials, with its realm: a route helper
+// after it answers them as the guard would have without `optional` (401, no `error`).
+const anonymous = new WeakMap<BearerGuardRequest, string | undefined>()
+
+export function rememberAnonymous(req: BearerGuardRequest, realm: string | undefined): void {
+  anonymous.set(req, realm)
+}
+
+/** The refusal for an anonymous caller of a route that needs scopes, if `req` is one. */
+export function anonymousRefusal(req: BearerGuardRequest): MissingCredentialsError | undefined {
+  return anonymous.has(req) ? new MissingCredentialsError({ realm: anonymous.get(req) }) : undefined
 }
 
 export function errorModeOf(req: BearerGuardRequest): ErrorMode {

@@ -1,4 +1,5 @@
 import {
+  MissingCredentialsError,
   authorize,
   isBearerGuardError,
   type AccessPolicy,
@@ -72,9 +73,13 @@ export class BearerGuard implements CanActivate {
       this.reflector.getAllAndOverride<true | undefined>(OptionalAuthMetadata.KEY, targets) === true
     try {
       const auth = await this.validator.verifyRequest(toBearerRequest(request), { optional })
-      // Anonymous on an @OptionalAuth() route: no token, so no policy to check; `@Auth()` is
-      // `undefined` for this request (and only for a request marked here).
+      // Anonymous on an @OptionalAuth() route: `@Auth()` is `undefined` for this request (and
+      // only for a request marked here). A route that also needs scopes needs a token after all:
+      // 401 without an error attribute, as without @OptionalAuth() (the Express helpers agree).
       if (auth === undefined) {
+        if (this.getPolicies(context).length > 0) {
+          throw new MissingCredentialsError({ realm: this.validator.realm })
+        }
         markAnonymous(request)
         return true
       }

@@ -156,9 +156,10 @@ describe.each(PLATFORMS)('on platform-%s: @OptionalAuth()', (platform) => {
   })
 
   describe('with a scope decorator on the route', () => {
-    it('lets an anonymous caller through: there is no token to check', async () => {
-      const reply = await call(`${server.url}/offers`)
-      expect(reply).toMatchObject({ status: 200, body: { sub: null } })
+    it('answers an anonymous caller 401 without an error attribute: the route needs scopes (RFC 6750 §3.1)', async () => {
+      const { status, params } = refusal(await call(`${server.url}/offers`))
+      expect(status).toBe(401)
+      expect(params.error).toBeUndefined()
     })
 
     it('applies it to a token that is sent: 403 without the scope, 200 with it', async () => {
