@@ -148,6 +148,10 @@ describe('checkDpopProof (RFC 9449 §4.3)', () => {
     expectInvalid(await proof({}, { header: { jwk: { ...es256.jwk, k: 'AAAA' } } }))
     expectInvalid(await proof({}, { header: { jwk: undefined } }))
     expectInvalid(await proof({}, { header: { jwk: { ...es256.jwk, x: 'not base64url!' } } }))
+    // Node would import a padded member as the same key, under another thumbprint: refused.
+    expectInvalid(
+      await proof({}, { header: { jwk: { ...es256.jwk, x: `${es256.jwk.x ?? ''}=` } } }),
+    )
     expectInvalid(await proof({}, { header: { jwk: { ...es256.jwk, use: 'enc' } } }))
   })
 
@@ -201,6 +205,9 @@ describe('checkDpopProof (RFC 9449 §4.3)', () => {
     const absolute = { ...request, url: 'https://evil.example/orders' }
     expectInvalid(await proof({ htu: 'https://evil.example/orders' }), absolute)
     expectInvalid(await proof(), absolute)
+    // A target that does not start with '/' would extend the configured host.
+    const extended = { ...request, url: '.evil.example/orders' }
+    expectInvalid(await proof({ htu: 'https://api.example.com.evil.example/orders' }), extended)
   })
 
   it('accepts iat from maxAge back to clockTolerance ahead, and nothing outside (item 11)', async () => {
