@@ -71,7 +71,10 @@ export class DpopNonces {
    */
   isValid(nonce: unknown, now: number): boolean {
     if (typeof nonce !== 'string' || nonce.length !== NONCE_CHARS) return false
-    const given = Buffer.from(nonce, 'latin1')
+    // UTF-8, not latin1 (which keeps a character's low byte only): a non-ASCII character makes
+    // the bytes longer than any nonce, never equal to one.
+    const given = Buffer.from(nonce, 'utf8')
+    if (given.length !== NONCE_CHARS) return false
     const step = this.#stepOf(now)
     let valid = timingSafeEqual(given, this.#nonce(step).bytes)
     valid = timingSafeEqual(given, this.#nonce(step - 1).bytes) || valid

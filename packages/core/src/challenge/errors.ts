@@ -46,7 +46,7 @@ export type BearerGuardErrorCode =
 
 /** The JSON body bearer-guard sends with a refusal (RFC 6750 parameter names). */
 export interface ErrorBody {
-  /** The RFC 6750 error code; absent when the request carried no credentials. */
+  /** The RFC 6750 (or RFC 9449) error code; absent when the request carried no credentials. */
   readonly error?: Rfc6750ErrorCode | DpopErrorCode | 'temporarily_unavailable'
   /** A human-readable explanation. Never contains the token or an unverified claim value. */
   readonly error_description: string
@@ -103,7 +103,10 @@ export abstract class BearerGuardError extends Error {
   abstract readonly code: BearerGuardErrorCode
   /** The HTTP status to answer with. */
   abstract readonly status: 400 | 401 | 403 | 503
-  /** The RFC 6750 error code placed in the challenge and body; `undefined` for no credentials. */
+  /**
+   * The RFC 6750 (or RFC 9449 DPoP) error code placed in the challenge and body; `undefined` for
+   * no credentials.
+   */
   abstract readonly error: Rfc6750ErrorCode | DpopErrorCode | undefined
   /** The scheme of the challenge the error is rendered in (RFC 9449 §7.1, §7.2). */
   readonly scheme: AuthScheme
