@@ -58,7 +58,11 @@ export type {
   AnyBearerGuardError,
   BearerGuardErrorCode,
   BearerGuardErrorOptions,
+  DpopErrorCode,
   ErrorBody,
   InvalidTokenCode,
   Rfc6750ErrorCode,
 } from './challenge/errors.js'
+export { InvalidDpopProofError, UseDpopNonceError } from './challenge/dpop-errors.js'
+export type { DpopErrorOptions } from './challenge/dpop-errors.js'
+export type { AuthScheme } from './challenge/www-authenticate.js'

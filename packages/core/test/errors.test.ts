@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest'
 import {
   BearerGuardError,
   InsufficientScopeError,
+  InvalidDpopProofError,
   InvalidRequestError,
   InvalidTokenError,
   KeySetUnavailableError,
   MissingCredentialsError,
+  UseDpopNonceError,
   isBearerGuardError,
   type AnyBearerGuardError,
 } from '../src/index.js'
@@ -63,6 +65,8 @@ describe('errors render RFC 6750 challenges and bodies', () => {
         case 'ERR_INVALID_REQUEST':
         case 'ERR_INSUFFICIENT_SCOPE':
         case 'ERR_KEYSET_UNAVAILABLE':
+        case 'ERR_DPOP_PROOF_INVALID':
+        case 'ERR_DPOP_NONCE_REQUIRED':
           return 'other'
         case 'ERR_TOKEN_MALFORMED':
         case 'ERR_TOKEN_TOO_LARGE':
@@ -77,6 +81,7 @@ describe('errors render RFC 6750 challenges and bodies', () => {
         case 'ERR_TOKEN_ISSUER_INVALID':
         case 'ERR_TOKEN_AUDIENCE_INVALID':
         case 'ERR_TOKEN_CLAIM_INVALID':
+        case 'ERR_TOKEN_BINDING_MISMATCH':
           return e.error
       }
     }
@@ -92,5 +97,47 @@ describe('errors render RFC 6750 challenges and bodies', () => {
     expect(isBearerGuardError(null)).toBe(false)
     expect(new InvalidRequestError('x') instanceof InvalidRequestError).toBe(true)
     expect(new InvalidRequestError('x') instanceof InvalidTokenError).toBe(false)
+  })
+})
+
+describe('DPoP errors render DPoP challenges (RFC 9449 §7.1, §9)', () => {
+  it('renders invalid_dpop_proof in a DPoP challenge with realm and algs', () => {
+    const error = new InvalidDpopProofError('The DPoP proof is too old', {
+      realm: 'api',
+      algs: ['ES256', 'EdDSA'],
+    })
+    expect(error.scheme).toBe('DPoP')
+    expect(error.status).toBe(401)
+    expect(error.challenge).toBe(
+      'DPoP realm="api", error="invalid_dpop_proof", error_description="The DPoP proof is too old", algs="ES256 EdDSA"',
+    )
+    expect(error.body).toEqual({ error: 'invalid_dpop_proof', error_description: error.message })
+    expect(new InvalidDpopProofError('x').challenge).toBe(
+      'DPoP error="invalid_dpop_proof", error_description="x"',
+    )
+  })
+
+  it('sends the nonce to retry with in DPoP-Nonce, uncacheable, and refuses a nonce outside NQCHAR', () => {
+    const error = new UseDpopNonceError('eyJ7S_zG.eyJH0-Z.HX4w-7v', 'nonce required')
+    expect(error.headers).toEqual({
+      'WWW-Authenticate': 'DPoP error="use_dpop_nonce", error_description="nonce required"',
+      'DPoP-Nonce': 'eyJ7S_zG.eyJH0-Z.HX4w-7v',
+      'Cache-Control': 'no-store',
+    })
+    expect(error.body.error).toBe('use_dpop_nonce')
+    for (const nonce of ['', 'a b', 'a"b', 'a\r\nSet-Cookie: x', 'é']) {
+      expect(() => new UseDpopNonceError(nonce, 'x')).toThrow(TypeError)
+    }
+  })
+
+  it('renders any error in the scheme the request used: invalid_token in DPoP (Figure 16)', () => {
+    const error = new InvalidTokenError('ERR_TOKEN_BINDING_MISMATCH', 'Invalid DPoP key binding', {
+      scheme: 'DPoP',
+    })
+    expect(error.challenge).toBe(
+      'DPoP error="invalid_token", error_description="Invalid DPoP key binding"',
+    )
+    expect(new InvalidTokenError('ERR_TOKEN_EXPIRED', 'x').scheme).toBe('Bearer')
+    expect(new MissingCredentialsError({ scheme: 'DPoP' }).challenge).toBe('DPoP')
   })
 })

@@ -22,6 +22,10 @@ import {
   type BearerGuardErrorCode,
   type VerifiedAccessToken,
 } from '../src/index.js'
+import { checkDpopProof, dpopRules } from '../src/binding/dpop.js'
+import { checkCertificateBinding, certificateSource } from '../src/binding/mtls.js'
+import { DpopNonces } from '../src/binding/nonce.js'
+import { proofKey, signProof } from './support/dpop.js'
 import { AUDIENCE, rejection } from './support/helpers.js'
 
 const ERROR = /^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/
@@ -32,12 +36,14 @@ function checkGrammar(error: BearerGuardError): void {
   const raw = error.headers['WWW-Authenticate'] as string
   const [challenge, ...others] = parseWwwAuthenticate(raw)
   expect(others).toEqual([])
-  expect(challenge?.scheme).toBe('Bearer')
+  // Bearer, or DPoP for the RFC 9449 errors, whose parameters follow the same grammar.
+  expect(challenge?.scheme).toBe(error.scheme)
   const params = challenge?.params ?? {}
   for (const [name, grammar] of [
     ['error', ERROR],
     ['error_description', ERROR_DESCRIPTION],
     ['scope', SCOPE],
+    ['algs', SCOPE],
   ] as const) {
     const value = params[name]
     if (value === undefined) continue
@@ -57,6 +63,16 @@ describe('RFC 6750 §3: every error code renders attributes within the allowed c
   const make = (options: Partial<AccessTokenValidatorOptions> = {}) =>
     createAccessTokenValidator({ issuer: issuer.issuer, audience: AUDIENCE, ...options })
   const now = () => Math.floor(Date.now() / 1000)
+  const dpop = dpopRules({ origin: 'https://api.example.com' })
+  const nonces = new DpopNonces()
+  const dpopRequest = { method: 'GET', url: '/orders', now: Date.now() }
+  const proof = (claims: Record<string, unknown>) =>
+    signProof(proofKey(), {
+      jti: 'j',
+      htm: 'GET',
+      htu: 'https://api.example.com/orders',
+      ...claims,
+    })
 
   beforeAll(async () => {
     issuer = await createTestIssuer()
@@ -168,6 +184,21 @@ describe('RFC 6750 §3: every error code renders attributes within the allowed c
             description: 'Tenant "acme" only \\ no\r\nline breaks, no é or 🔑',
           })
         }),
+      ),
+    ],
+    ERR_TOKEN_BINDING_MISMATCH: () => [
+      refusal(() => {
+        const claims = { cnf: { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' } }
+        checkCertificateBinding(claims, { headers: {} }, certificateSource())
+      }),
+    ],
+    ERR_DPOP_PROOF_INVALID: () => [
+      refusal(() => checkDpopProof('abc', dpopRequest, dpop)),
+      proof({ iat: now() - 3600 }).then((p) => refusal(() => checkDpopProof(p, dpopRequest, dpop))),
+    ],
+    ERR_DPOP_NONCE_REQUIRED: () => [
+      proof({ iat: now() }).then((p) =>
+        refusal(() => checkDpopProof(p, dpopRequest, dpopRules({ origin: dpop.origin, nonces }))),
       ),
     ],
     ERR_KEYSET_UNAVAILABLE: () => [

@@ -5,13 +5,17 @@
  * @packageDocumentation
  */
 
-import { renderChallenge, type ChallengeContext } from './www-authenticate.js'
+import { renderChallenge, type AuthScheme, type ChallengeContext } from './www-authenticate.js'
+import type { InvalidDpopProofError, UseDpopNonceError } from './dpop-errors.js'
 
 const BRAND = Symbol.for('bearer-guard.error')
 const CONTEXT = Symbol('bearer-guard.challenge-context')
 
 /** RFC 6750 §3.1 error codes, plus `temporarily_unavailable` for the 503 body. */
 export type Rfc6750ErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
+
+/** RFC 9449 §7.1 and §9 error codes, sent in a `DPoP` challenge. */
+export type DpopErrorCode = 'invalid_dpop_proof' | 'use_dpop_nonce'
 
 /** Stable machine-readable codes of {@link InvalidTokenError}. */
 export type InvalidTokenCode =
@@ -28,6 +32,7 @@ export type InvalidTokenCode =
   | 'ERR_TOKEN_ISSUER_INVALID'
   | 'ERR_TOKEN_AUDIENCE_INVALID'
   | 'ERR_TOKEN_CLAIM_INVALID'
+  | 'ERR_TOKEN_BINDING_MISMATCH'
 
 /** Every stable `code` a bearer-guard error can carry; `switch (err.code)` over it is exhaustive. */
 export type BearerGuardErrorCode =
@@ -36,11 +41,13 @@ export type BearerGuardErrorCode =
   | InvalidTokenCode
   | 'ERR_INSUFFICIENT_SCOPE'
   | 'ERR_KEYSET_UNAVAILABLE'
+  | 'ERR_DPOP_PROOF_INVALID'
+  | 'ERR_DPOP_NONCE_REQUIRED'
 
 /** The JSON body bearer-guard sends with a refusal (RFC 6750 parameter names). */
 export interface ErrorBody {
-  /** The RFC 6750 error code; absent when the request carried no credentials. */
-  readonly error?: Rfc6750ErrorCode | 'temporarily_unavailable'
+  /** The RFC 6750 (or RFC 9449) error code; absent when the request carried no credentials. */
+  readonly error?: Rfc6750ErrorCode | DpopErrorCode | 'temporarily_unavailable'
   /** A human-readable explanation. Never contains the token or an unverified claim value. */
   readonly error_description: string
 }
@@ -54,6 +61,11 @@ export interface BearerGuardErrorOptions {
   readonly realm?: string | undefined
   /** The underlying error, for logs; never rendered to the client. */
   readonly cause?: unknown
+  /**
+   * The authentication scheme whose challenge carries the error: the scheme the request used
+   * (RFC 9449 §7.2). Default: `Bearer`; `DPoP` for the DPoP proof errors.
+   */
+  readonly scheme?: AuthScheme | undefined
 }
 
 /**
@@ -91,8 +103,13 @@ export abstract class BearerGuardError extends Error {
   abstract readonly code: BearerGuardErrorCode
   /** The HTTP status to answer with. */
   abstract readonly status: 400 | 401 | 403 | 503
-  /** The RFC 6750 error code placed in the challenge and body; `undefined` for no credentials. */
-  abstract readonly error: Rfc6750ErrorCode | undefined
+  /**
+   * The RFC 6750 (or RFC 9449 DPoP) error code placed in the challenge and body; `undefined` for
+   * no credentials.
+   */
+  abstract readonly error: Rfc6750ErrorCode | DpopErrorCode | undefined
+  /** The scheme of the challenge the error is rendered in (RFC 9449 §7.1, §7.2). */
+  readonly scheme: AuthScheme
   /** Marks the message as safe to show to clients (it never holds token content). */
   readonly expose = true
 
@@ -108,6 +125,7 @@ export abstract class BearerGuardError extends Error {
       options.cause === undefined ? undefined : { cause: options.cause },
     )
     this[CONTEXT] = options.realm === undefined ? undefined : { realm: options.realm }
+    this.scheme = options.scheme ?? 'Bearer'
   }
 
   /** The realm placed in the challenge, if one is configured. */
@@ -137,7 +155,10 @@ export abstract class BearerGuardError extends Error {
     return this.params.scope
   }
 
-  /** The `WWW-Authenticate` value: `Bearer` with `realm`, `error`, `error_description`, `scope`. */
+  /**
+   * The `WWW-Authenticate` value: the {@link BearerGuardError.scheme} with `realm`, `error`,
+   * `error_description` and the error's own parameters (`scope`, `algs`).
+   */
   get challenge(): string {
     return renderChallenge(this, this[CONTEXT])
   }
@@ -188,7 +209,11 @@ export class InvalidRequestError extends BearerGuardError {
   }
 }
 
-/** 401 `invalid_token`: the token is malformed, forged, expired or meant for someone else. */
+/**
+ * 401 `invalid_token`: the token is malformed, forged, expired or meant for someone else, or it is
+ * bound to a key or certificate the request does not prove (`ERR_TOKEN_BINDING_MISMATCH`, RFC 8705
+ * §3, RFC 9449 §7.1 Figure 16).
+ */
 export class InvalidTokenError extends BearerGuardError {
   readonly code: InvalidTokenCode
   readonly status = 401
@@ -248,6 +273,8 @@ export type AnyBearerGuardError =
   | InvalidTokenError
   | InsufficientScopeError
   | KeySetUnavailableError
+  | InvalidDpopProofError
+  | UseDpopNonceError
 
 const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({})
 

@@ -4,6 +4,9 @@
  * `acr_values`, a DPoP challenge) are added here and nowhere else.
  */
 
+/** The authentication schemes bearer-guard answers for: RFC 6750 `Bearer`, RFC 9449 `DPoP`. */
+export type AuthScheme = 'Bearer' | 'DPoP'
+
 /** What a validator adds to every challenge it sends. */
 export interface ChallengeContext {
   /** RFC 6750 §3 `realm`. */
@@ -12,11 +15,13 @@ export interface ChallengeContext {
 
 /** What an error contributes to its challenge. */
 export interface ChallengeSource {
+  /** The scheme of the challenge; `Bearer` when absent. */
+  readonly scheme?: AuthScheme | undefined
   /** RFC 6750 §3.1 error code; `undefined` when no credentials were sent (no error attributes). */
   readonly error: string | undefined
   /** The description, already within RFC 6750 §3's characters. */
   readonly message: string
-  /** Further attributes of the error (e.g. `scope`). */
+  /** Further attributes of the error (e.g. `scope`, RFC 9449 §7.1 `algs`). */
   readonly params: Readonly<Record<string, string>>
 }
 
@@ -38,8 +43,9 @@ export function quote(value: string): string {
 }
 
 /**
- * The `Bearer` challenge (RFC 6750 §3): `realm`, then `error`, `error_description` and the error's
- * own attributes when the request carried credentials (§3.1: none otherwise).
+ * The challenge of the error's scheme, `Bearer` (RFC 6750 §3) or `DPoP` (RFC 9449 §7.1, same
+ * parameters plus `algs`): `realm`, then `error`, `error_description` and the error's own
+ * attributes when the request carried credentials (§3.1: none otherwise).
  */
 export function renderChallenge(
   source: ChallengeSource,
@@ -54,5 +60,6 @@ export function renderChallenge(
       params.push(`${name}=${quote(value)}`)
     }
   }
-  return params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`
+  const scheme = source.scheme ?? 'Bearer'
+  return params.length === 0 ? scheme : `${scheme} ${params.join(', ')}`
 }
