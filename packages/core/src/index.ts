@@ -22,6 +22,7 @@ export type { ValidatorSource } from './resolve-validator.js'
 export type {
   AccessTokenValidatorOptions,
   AudienceClaim,
+  DpopSettings,
   IssuerOptions,
   IssuerResolver,
   IssuerRuleOptions,
@@ -31,6 +32,14 @@ export type {
   TokenSources,
 } from './options/validator-options.js'
 export type { ClaimValue } from './claims/rules.js'
+export { MemoryReplayStore } from './stores/replay.js'
+export type { MemoryStoreOptions, ReplayStore } from './stores/replay.js'
+export { MemoryRevocationStore } from './stores/revocation.js'
+export type {
+  MemoryRevocationStoreOptions,
+  RevocationQuery,
+  RevocationStore,
+} from './stores/revocation.js'
 export type { ScopeClaim } from './claims/scopes.js'
 export type { StaticKeys } from './keys/static.js'
 export { channels } from './diagnostics.js'

@@ -13,7 +13,8 @@ import { RemoteKeySet, type KeySetFailure } from './keys/remote.js'
 import { resolveValidatorOptions, type IssuerSpec } from './options/resolve.js'
 import type { AccessTokenValidatorOptions, MaybePromise } from './options/validator-options.js'
 import type { BearerRequest } from './request.js'
-import { checkSyntax, extractToken } from './transport/extract.js'
+import { bindingStage } from './binding/stage.js'
+import { checkSyntax, extractToken, schemeOf } from './transport/extract.js'
 import type { VerifiedAccessToken } from './types.js'
 import { manyIssuers, singleIssuer } from './verifiers/issuers.js'
 import { JwtVerifier, type Verified } from './verifiers/jwt.js'
@@ -135,6 +136,8 @@ export function createAccessTokenValidator(
       ? singleIssuer(configured[0] as JwtVerifier)
       : manyIssuers(configured, o.resolver, (entry) => verifier(o.resolveIssuer(entry)))
   const cache = o.tokenCacheSize > 0 ? new TokenCache(o.tokenCacheSize) : undefined
+  const bind = bindingStage({ ...o.binding, clock })
+  const dpopEnabled = o.binding.dpop !== undefined
 
   function store(id: string | undefined, verified: Verified): VerifiedAccessToken {
     if (id !== undefined && cache !== undefined) {
@@ -240,7 +243,14 @@ export function createAccessTokenValidator(
     }
     let outcome: MaybePromise<VerifiedAccessToken>
     try {
-      outcome = attempt(token, true)
+      // The binding stage runs after the cache: a cached token still needs its proof, its
+      // certificate, and not to be revoked, on every request.
+      const scheme = dpopEnabled ? schemeOf(request.headers.authorization) : 'Bearer'
+      const verified = attempt(token, true)
+      outcome =
+        verified instanceof Promise
+          ? verified.then((auth) => bind(auth, request, token, scheme))
+          : bind(verified, request, token, scheme)
     } catch (error) {
       throw failed(error)
     }

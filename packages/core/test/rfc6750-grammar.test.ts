@@ -192,6 +192,30 @@ describe('RFC 6750 §3: every error code renders attributes within the allowed c
         checkCertificateBinding(claims, { headers: {} }, certificateSource())
       }),
     ],
+    ERR_TOKEN_REVOKED: () => [
+      issuer
+        .mint({ jti: 'revoked' })
+        .then((t) =>
+          rejection(
+            make({
+              revocation: {
+                isRevoked: () => true,
+                revoke: () => undefined,
+                revokeSubject: () => undefined,
+              },
+            }).verifyRequest({ headers: { authorization: `Bearer ${t}` } }),
+          ),
+        ),
+    ],
+    ERR_DPOP_REQUIRED: () => [
+      issuer.mint({}).then((t) =>
+        rejection(
+          make({ dpop: { origin: 'https://api.example.com', required: true } }).verifyRequest({
+            headers: { authorization: `Bearer ${t}` },
+          }),
+        ),
+      ),
+    ],
     ERR_DPOP_PROOF_INVALID: () => [
       refusal(() => checkDpopProof('abc', dpopRequest, dpop)),
       proof({ iat: now() - 3600 }).then((p) => refusal(() => checkDpopProof(p, dpopRequest, dpop))),

@@ -33,6 +33,8 @@ export type InvalidTokenCode =
   | 'ERR_TOKEN_AUDIENCE_INVALID'
   | 'ERR_TOKEN_CLAIM_INVALID'
   | 'ERR_TOKEN_BINDING_MISMATCH'
+  | 'ERR_TOKEN_REVOKED'
+  | 'ERR_DPOP_REQUIRED'
 
 /** Every stable `code` a bearer-guard error can carry; `switch (err.code)` over it is exhaustive. */
 export type BearerGuardErrorCode =

@@ -9,12 +9,19 @@ export type AuthScheme = 'Bearer' | 'DPoP'
 
 /** What a validator adds to every challenge it sends. */
 export interface ChallengeContext {
+  /**
+   * RFC 9449 §7.1 `algs`, when the API accepts DPoP: a 401 in the `Bearer` scheme then carries a
+   * second challenge, `DPoP algs="…"`, and a `DPoP` challenge carries `algs`.
+   */
+  readonly dpopAlgs?: string | undefined
   /** RFC 6750 §3 `realm`. */
   readonly realm?: string | undefined
 }
 
 /** What an error contributes to its challenge. */
 export interface ChallengeSource {
+  /** The HTTP status the challenge is sent with. */
+  readonly status?: number
   /** The scheme of the challenge; `Bearer` when absent. */
   readonly scheme?: AuthScheme | undefined
   /** RFC 6750 §3.1 error code; `undefined` when no credentials were sent (no error attributes). */
@@ -61,5 +68,13 @@ export function renderChallenge(
     }
   }
   const scheme = source.scheme ?? 'Bearer'
-  return params.length === 0 ? scheme : `${scheme} ${params.join(', ')}`
+  const algs = context?.dpopAlgs
+  if (scheme === 'DPoP' && algs !== undefined && source.params.algs === undefined) {
+    params.push(`algs=${quote(algs)}`)
+  }
+  const challenge = params.length === 0 ? scheme : `${scheme} ${params.join(', ')}`
+  // RFC 9449 §7.1: offer DPoP beside Bearer on a 401, so a client knows it may use it.
+  return scheme === 'Bearer' && algs !== undefined && source.status === 401
+    ? `${challenge}, DPoP algs=${quote(algs)}`
+    : challenge
 }

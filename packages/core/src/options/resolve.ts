@@ -17,6 +17,7 @@ import {
   positiveInteger,
   stringList,
 } from './checks.js'
+import { resolveBinding, type BindingOptions } from './binding.js'
 import { assertKnownOptions } from './names.js'
 import {
   ISSUER_OPTION_NAMES,
@@ -66,6 +67,8 @@ export interface ResolvedValidatorOptions {
   readonly remote: RemoteKeySetDefaults
   readonly issuers: readonly IssuerSpec[]
   readonly resolver: ResolvedResolver | undefined
+  /** The binding stage: DPoP (when enabled), certificates, revocation. */
+  readonly binding: BindingOptions
   /** Resolves an issuer the resolver returned, with the top-level rules as defaults. */
   readonly resolveIssuer: (entry: IssuerOptions) => IssuerSpec
 }
@@ -273,10 +276,13 @@ export function resolveValidatorOptions(
   const firstAudience =
     issuers[0]?.claims.audience.values[0] ?? audienceRule(top.audience).values[0]
 
+  const binding = resolveBinding(top, clockTolerance)
+  const dpop = binding.dpop
+  const realm = top.realm ?? firstAudience
   return Object.freeze({
-    extract: resolveExtract(top),
+    extract: resolveExtract(top, dpop !== undefined),
     maxTokenLength: positiveInteger('maxTokenLength', top.maxTokenLength, 8192),
-    context: Object.freeze({ realm: top.realm ?? firstAudience }),
+    context: Object.freeze({ realm, dpopAlgs: dpop?.rules.algs.join(' ') }),
     clock: top.clock ?? Date.now,
     tokenCacheSize: tokenCacheSize(top.tokenCache),
     remote: Object.freeze({
@@ -295,6 +301,7 @@ export function resolveValidatorOptions(
     }),
     issuers,
     resolver,
+    binding,
     resolveIssuer,
   })
 }
@@ -312,7 +319,7 @@ function resolveResolver(value: unknown): ResolvedResolver | undefined {
   })
 }
 
-function resolveExtract(top: AccessTokenValidatorOptions): ExtractSettings {
+function resolveExtract(top: AccessTokenValidatorOptions, dpop: boolean): ExtractSettings {
   const sources = top.tokenSources
   if (sources !== undefined) {
     if (!isObject(sources)) fail('"tokenSources" must be { cookie?, header? }')
@@ -329,6 +336,7 @@ function resolveExtract(top: AccessTokenValidatorOptions): ExtractSettings {
     allowFormBody: top.allowFormBody === true,
     cookie: optionalString('tokenSources.cookie', sources?.cookie),
     header,
+    dpop,
   })
 }
 

@@ -1,6 +1,8 @@
 import type { ClaimValue } from '../claims/rules.js'
 import type { ScopeClaim } from '../claims/scopes.js'
 import type { StaticKeys } from '../keys/static.js'
+import type { ReplayStore } from '../stores/replay.js'
+import type { RevocationStore } from '../stores/revocation.js'
 
 /** A value or a promise of it: stages answer synchronously whenever nothing has to wait. */
 export type MaybePromise<T> = T | Promise<T>
@@ -145,6 +147,37 @@ export interface TokenSources {
   readonly header?: string
 }
 
+/**
+ * DPoP (RFC 9449): sender-constrained tokens. With it, `Authorization: DPoP <token>` and one
+ * `DPoP` proof header are accepted beside `Bearer`; a DPoP-bound token (`cnf.jkt`) needs a fresh,
+ * valid proof by its key on every request, cache hits included, each proof accepted once.
+ */
+export interface DpopSettings {
+  /**
+   * The origin clients use to reach this API, e.g. `https://api.example.com`: a proof's `htu`
+   * must be it plus the request's path (RFC 9449 §4.3). Never taken from the request's `Host` or
+   * `X-Forwarded-*`. Required.
+   */
+  readonly origin: string
+  /** Refuse bearer tokens: only DPoP-bound (or certificate-bound) tokens are accepted. Default: `false`. */
+  readonly required?: boolean
+  /** Proof algorithms accepted, sent as the challenge's `algs`. Default: every asymmetric one. */
+  readonly algorithms?: readonly string[]
+  /** How long after its `iat` a proof is accepted, in seconds. Default: `60`. */
+  readonly maxAge?: number
+  /**
+   * Server-provided nonces (RFC 9449 §8, §9): every proof must carry a current one, else
+   * `use_dpop_nonce` with a `DPoP-Nonce` header. Stateless (an HMAC over a time step): give every
+   * instance of a fleet the same `secret`. Default: `false`.
+   */
+  readonly nonce?: boolean | { readonly secret?: string | Uint8Array; readonly step?: number }
+  /**
+   * Where proofs' `jti`s are remembered so each is accepted once (RFC 9449 §11.1). Default: a
+   * bounded in-process store; a fleet of instances shares one (`@bearer-guard/redis`).
+   */
+  readonly replayStore?: ReplayStore
+}
+
 /** Which issuers are accepted: a list, a resolver, or both (see {@link AccessTokenValidatorOptions}). */
 export type IssuerSelectionOptions =
   | {
@@ -204,6 +237,22 @@ export interface ValidatorSettings extends IssuerRuleOptions {
    * @remarks Security: keys fetched over plain HTTP can be replaced by anyone on the path.
    */
   readonly allowInsecureHttp?: boolean
+  /** DPoP, sender-constrained tokens (see {@link DpopSettings}). Default: off. */
+  readonly dpop?: false | DpopSettings
+  /**
+   * Certificate-bound tokens (RFC 8705): a token with `cnf['x5t#S256']` always needs that client
+   * certificate, read from the TLS connection; behind a TLS-terminating proxy, name the header
+   * in which the proxy passes it (URL-encoded PEM). Default: the connection only.
+   *
+   * @remarks Security: name a header only when every request passes through the proxy, which
+   * must overwrite it; otherwise clients could send any certificate.
+   */
+  readonly mtls?: { readonly certificateHeader?: string }
+  /**
+   * Consulted on every request, cache hits included: a revoked `jti`, or a subject revoked before
+   * the token's `iat`, is refused with 401 (see `MemoryRevocationStore`). Default: none.
+   */
+  readonly revocation?: RevocationStore
   /** Timeout of each discovery or JWKS request, headers and body, in seconds. Default: `5`. */
   readonly fetchTimeout?: number
   /** Largest accepted discovery or JWKS response body, in bytes. Default: `262144` (256 KiB). */
@@ -274,6 +323,9 @@ const OPTION_NAMES: Readonly<Record<keyof AccessTokenValidatorOptions, true>> = 
   allowFormBody: true,
   allowQuery: true,
   tokenSources: true,
+  dpop: true,
+  mtls: true,
+  revocation: true,
   allowInsecureHttp: true,
   fetchTimeout: true,
   maxResponseSize: true,

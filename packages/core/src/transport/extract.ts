@@ -12,6 +12,22 @@ export interface ExtractSettings {
   readonly cookie: string | undefined
   /** A lower-case header name, when tokens may come bare in a custom header. */
   readonly header: string | undefined
+  /** Whether the RFC 9449 `DPoP` scheme is accepted beside `Bearer`. */
+  readonly dpop: boolean
+}
+
+/**
+ * The scheme of an `Authorization` header that {@link extractToken} accepted: `DPoP` or `Bearer`.
+ * Read only where DPoP is enabled.
+ */
+export function schemeOf(value: HeaderValue): 'Bearer' | 'DPoP' {
+  const header = typeof value === 'string' ? value : value?.[0]
+  return header !== undefined &&
+    header.length > 4 &&
+    header.charCodeAt(4) === 0x20 &&
+    header.slice(0, 4).toLowerCase() === 'dpop'
+    ? 'DPoP'
+    : 'Bearer'
 }
 
 /** Strips SP and HTAB only (RFC 9110 OWS); `String#trim` would also eat U+00A0 and others. */
@@ -29,7 +45,7 @@ function isOws(code: number): boolean {
 
 type HeaderValue = string | readonly string[] | undefined
 
-function fromHeader(value: HeaderValue): string | undefined {
+function fromHeader(value: HeaderValue, dpop: boolean): string | undefined {
   if (value === undefined) return undefined
   let header: string | undefined
   if (typeof value === 'string') header = value
@@ -39,9 +55,15 @@ function fromHeader(value: HeaderValue): string | undefined {
   if (header === undefined || header === '') return undefined
   const space = header.indexOf(' ')
   const scheme = space === -1 ? header : header.slice(0, space)
-  if (scheme.length !== 6 || scheme.toLowerCase() !== 'bearer') return undefined // another scheme
+  // RFC 6750 §2.1 `Bearer`; RFC 9449 §7.1 `DPoP`, only where DPoP is enabled (else unknown).
+  const bearer = scheme.length === 6 && scheme.toLowerCase() === 'bearer'
+  if (!bearer && !(dpop && scheme.length === 4 && scheme.toLowerCase() === 'dpop')) return undefined
   const token = space === -1 ? '' : trimWhitespace(header, space + 1)
-  if (token === '') throw new InvalidRequestError('The Bearer scheme was sent without a token')
+  if (token === '') {
+    throw new InvalidRequestError(
+      `The ${bearer ? 'Bearer' : 'DPoP'} scheme was sent without a token`,
+    )
+  }
   return token // token68 syntax: checked by the validator, after its cache (see checkSyntax)
 }
 
@@ -140,7 +162,7 @@ function fromCustomHeader(value: HeaderValue): string | undefined {
  */
 export function extractToken(request: BearerRequest, settings: ExtractSettings): string {
   const { headers } = request
-  const header = fromHeader(headers.authorization)
+  const header = fromHeader(headers.authorization, settings.dpop)
   // The common case first: a header token, and no other method enabled or used.
   if (
     header !== undefined &&
