@@ -57,6 +57,7 @@ export type { AccessTokenClaims, AccessTokenHeader, VerifiedAccessToken } from '
 export {
   BearerGuardError,
   InsufficientScopeError,
+  InsufficientUserAuthenticationError,
   InvalidRequestError,
   InvalidTokenError,
   KeySetUnavailableError,

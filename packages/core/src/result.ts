@@ -9,6 +9,7 @@ import type { AccessTokenClaims, AccessTokenHeader, VerifiedAccessToken } from '
 class VerifiedToken implements VerifiedAccessToken {
   readonly #context: ChallengeContext
   readonly #scopeSources: string | undefined
+  readonly #clock: () => number
   constructor(
     readonly claims: AccessTokenClaims,
     readonly header: AccessTokenHeader,
@@ -16,9 +17,15 @@ class VerifiedToken implements VerifiedAccessToken {
     readonly token: string,
     context: ChallengeContext,
     scopeSources: string | undefined,
+    clock: () => number,
   ) {
     this.#context = context
     this.#scopeSources = scopeSources
+    this.#clock = clock
+  }
+
+  static clockOf(value: object): (() => number) | undefined {
+    return #clock in value ? value.#clock : undefined
   }
 
   static contextOf(value: object): ChallengeContext | undefined {
@@ -38,8 +45,11 @@ export function createResult(
   token: string,
   context: ChallengeContext,
   scopeSources?: string,
+  clock: () => number = Date.now,
 ): VerifiedAccessToken {
-  return Object.freeze(new VerifiedToken(claims, header, scopes, token, context, scopeSources))
+  return Object.freeze(
+    new VerifiedToken(claims, header, scopes, token, context, scopeSources, clock),
+  )
 }
 
 /** The challenge context of the validator that produced `auth`, if it came from one. */
@@ -53,4 +63,9 @@ export function challengeContextOf(auth: object): ChallengeContext | undefined {
  */
 export function scopeSourcesOf(auth: object): string | undefined {
   return VerifiedToken.scopeSourcesOf(auth)
+}
+
+/** The clock of the validator that produced `auth` (policies compare `auth_time` with it). */
+export function clockOf(auth: object): () => number {
+  return VerifiedToken.clockOf(auth) ?? Date.now
 }

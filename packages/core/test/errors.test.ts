@@ -64,6 +64,7 @@ describe('errors render RFC 6750 challenges and bodies', () => {
         case 'ERR_MISSING_CREDENTIALS':
         case 'ERR_INVALID_REQUEST':
         case 'ERR_INSUFFICIENT_SCOPE':
+        case 'ERR_INSUFFICIENT_USER_AUTHENTICATION':
         case 'ERR_KEYSET_UNAVAILABLE':
         case 'ERR_DPOP_PROOF_INVALID':
         case 'ERR_DPOP_NONCE_REQUIRED':

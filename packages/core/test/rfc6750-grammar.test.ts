@@ -31,6 +31,10 @@ import { AUDIENCE, rejection } from './support/helpers.js'
 const ERROR = /^[\x20-\x21\x23-\x5B\x5D-\x7E]+$/
 const ERROR_DESCRIPTION = /^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/
 const SCOPE = /^[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*$/
+// RFC 9470 §3: acr_values is a space-separated list (OIDC Core §3.1.2.1), max_age a number of
+// seconds (a non-negative integer).
+const ACR_VALUES = SCOPE
+const MAX_AGE = /^[0-9]+$/
 
 function checkGrammar(error: BearerGuardError): void {
   const raw = error.headers['WWW-Authenticate'] as string
@@ -44,6 +48,8 @@ function checkGrammar(error: BearerGuardError): void {
     ['error_description', ERROR_DESCRIPTION],
     ['scope', SCOPE],
     ['algs', SCOPE],
+    ['acr_values', ACR_VALUES],
+    ['max_age', MAX_AGE],
   ] as const) {
     const value = params[name]
     if (value === undefined) continue
@@ -193,19 +199,17 @@ describe('RFC 6750 §3: every error code renders attributes within the allowed c
       }),
     ],
     ERR_TOKEN_REVOKED: () => [
-      issuer
-        .mint({ jti: 'revoked' })
-        .then((t) =>
-          rejection(
-            make({
-              revocation: {
-                isRevoked: () => true,
-                revoke: () => undefined,
-                revokeSubject: () => undefined,
-              },
-            }).verifyRequest({ headers: { authorization: `Bearer ${t}` } }),
-          ),
+      issuer.mint({ jti: 'revoked' }).then((t) =>
+        rejection(
+          make({
+            revocation: {
+              isRevoked: () => true,
+              revoke: () => undefined,
+              revokeSubject: () => undefined,
+            },
+          }).verifyRequest({ headers: { authorization: `Bearer ${t}` } }),
         ),
+      ),
     ],
     ERR_DPOP_REQUIRED: () => [
       issuer.mint({}).then((t) =>
@@ -223,6 +227,18 @@ describe('RFC 6750 §3: every error code renders attributes within the allowed c
     ERR_DPOP_NONCE_REQUIRED: () => [
       proof({ iat: now() }).then((p) =>
         refusal(() => checkDpopProof(p, dpopRequest, dpopRules({ origin: dpop.origin, nonces }))),
+      ),
+    ],
+    ERR_INSUFFICIENT_USER_AUTHENTICATION: () => [
+      verified({ acr: 'urn:example:pwd' }).then((auth) =>
+        refusal(() => {
+          authorize(auth, { acr: ['urn:example:mfa', 'urn:example:hwk'] })
+        }),
+      ),
+      verified({ auth_time: now() - 3600 }).then((auth) =>
+        refusal(() => {
+          authorize(auth, { maxAge: 300 })
+        }),
       ),
     ],
     ERR_KEYSET_UNAVAILABLE: () => [

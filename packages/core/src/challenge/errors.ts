@@ -12,7 +12,12 @@ const BRAND = Symbol.for('bearer-guard.error')
 const CONTEXT = Symbol('bearer-guard.challenge-context')
 
 /** RFC 6750 §3.1 error codes, plus `temporarily_unavailable` for the 503 body. */
-export type Rfc6750ErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope'
+export type Rfc6750ErrorCode =
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  /** RFC 9470 §3 (step-up authentication). */
+  | 'insufficient_user_authentication'
 
 /** RFC 9449 §7.1 and §9 error codes, sent in a `DPoP` challenge. */
 export type DpopErrorCode = 'invalid_dpop_proof' | 'use_dpop_nonce'
@@ -42,6 +47,7 @@ export type BearerGuardErrorCode =
   | 'ERR_INVALID_REQUEST'
   | InvalidTokenCode
   | 'ERR_INSUFFICIENT_SCOPE'
+  | 'ERR_INSUFFICIENT_USER_AUTHENTICATION'
   | 'ERR_KEYSET_UNAVAILABLE'
   | 'ERR_DPOP_PROOF_INVALID'
   | 'ERR_DPOP_NONCE_REQUIRED'
@@ -247,6 +253,33 @@ export class InsufficientScopeError extends BearerGuardError {
 }
 
 /**
+ * 401 `insufficient_user_authentication` (RFC 9470 §3): the token is valid, but the user's
+ * authentication behind it is not strong enough (`acr`) or too old (`auth_time`) for this route.
+ * The challenge says what would do: `acr_values` (acceptable values, in order of preference)
+ * and/or `max_age` (seconds).
+ */
+export class InsufficientUserAuthenticationError extends BearerGuardError {
+  readonly code = 'ERR_INSUFFICIENT_USER_AUTHENTICATION'
+  readonly status = 401
+  readonly error = 'insufficient_user_authentication'
+  readonly #params: Readonly<Record<string, string>>
+  constructor(
+    description: string,
+    needs: { readonly acrValues?: readonly string[]; readonly maxAge?: number },
+    options?: BearerGuardErrorOptions,
+  ) {
+    super(description, options)
+    const params: Record<string, string> = {}
+    if (needs.acrValues !== undefined) params.acr_values = needs.acrValues.join(' ')
+    if (needs.maxAge !== undefined) params.max_age = String(needs.maxAge)
+    this.#params = Object.freeze(params)
+  }
+  override get params(): Readonly<Record<string, string>> {
+    return this.#params
+  }
+}
+
+/**
  * 503: the issuer's keys could not be obtained and none usable are cached. Fails closed without
  * an `invalid_token` (which would make clients discard good tokens). Carries `Retry-After`.
  */
@@ -274,6 +307,7 @@ export type AnyBearerGuardError =
   | InvalidRequestError
   | InvalidTokenError
   | InsufficientScopeError
+  | InsufficientUserAuthenticationError
   | KeySetUnavailableError
   | InvalidDpopProofError
   | UseDpopNonceError

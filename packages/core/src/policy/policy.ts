@@ -1,9 +1,10 @@
 import {
   InsufficientScopeError,
+  InsufficientUserAuthenticationError,
   InvalidTokenError,
   withChallengeContext,
 } from '../challenge/errors.js'
-import { challengeContextOf, scopeSourcesOf } from '../result.js'
+import { challengeContextOf, clockOf, scopeSourcesOf } from '../result.js'
 import type { AccessTokenClaims, VerifiedAccessToken } from '../types.js'
 
 /**
@@ -34,6 +35,18 @@ export interface AccessPolicy<Claims extends AccessTokenClaims = AccessTokenClai
     claims: Claims,
     auth: VerifiedAccessToken<Claims>,
   ) => boolean | Promise<boolean>
+  /**
+   * Step-up (RFC 9470): the token's `acr` must be one of these authentication context class
+   * references, else 401 `insufficient_user_authentication` with `acr_values` (in this order of
+   * preference). A token without `acr` never satisfies it. Default: none.
+   */
+  readonly acr?: readonly string[]
+  /**
+   * Step-up (RFC 9470): the user authenticated at most this many seconds ago (`auth_time`, with
+   * the validator's clock tolerance not applied), else 401 `insufficient_user_authentication` with
+   * `max_age`. A token without `auth_time` never satisfies it. Default: none.
+   */
+  readonly maxAge?: number
   /** The `error_description` sent when `claims` refuses. Default: a generic sentence. */
   readonly description?: string
   /**
@@ -51,7 +64,7 @@ export type SyncAccessPolicy<Claims extends AccessTokenClaims = AccessTokenClaim
   }
 
 const DEFINED = new WeakSet<object>()
-const POLICY_KEYS = new Set(['allOf', 'anyOf', 'claims', 'description', 'refuse'])
+const POLICY_KEYS = new Set(['allOf', 'anyOf', 'acr', 'maxAge', 'claims', 'description', 'refuse'])
 
 /** RFC 6749 §3.3 `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, as RFC 6750 §3 `scope` needs. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
@@ -100,12 +113,30 @@ export function definePolicy<Claims extends AccessTokenClaims = AccessTokenClaim
       throw new TypeError(`bearer-guard: a policy has no member '${key}'`)
     }
   }
-  if (allOf === undefined && anyOf === undefined && policy.claims === undefined) {
-    throw new TypeError('bearer-guard: a policy needs "allOf", "anyOf" or "claims"')
+  const acr = policy.acr === undefined ? undefined : scopeList('acr', policy.acr)
+  const { maxAge } = policy
+  if (
+    maxAge !== undefined &&
+    (typeof maxAge !== 'number' || !Number.isInteger(maxAge) || maxAge < 0)
+  ) {
+    throw new TypeError('bearer-guard: policy "maxAge" must be a whole number of seconds')
+  }
+  if (
+    allOf === undefined &&
+    anyOf === undefined &&
+    acr === undefined &&
+    maxAge === undefined &&
+    policy.claims === undefined
+  ) {
+    throw new TypeError(
+      'bearer-guard: a policy needs "allOf", "anyOf", "acr", "maxAge" or "claims"',
+    )
   }
   const defined: AccessPolicy<Claims> = Object.freeze({
     ...(allOf && { allOf }),
     ...(anyOf && { anyOf }),
+    ...(acr && { acr }),
+    ...(maxAge !== undefined && { maxAge }),
     ...(policy.claims && { claims: policy.claims }),
     ...(policy.description !== undefined && { description: policy.description }),
     ...(policy.refuse !== undefined && { refuse: policy.refuse }),
@@ -145,6 +176,7 @@ export function authorize<Claims extends AccessTokenClaims>(
   if (p.anyOf !== undefined && !p.anyOf.some((scope) => granted.has(scope))) {
     throw refusal(auth, p, `this request needs one of: ${p.anyOf.join(' ')}`)
   }
+  if (p.acr !== undefined || p.maxAge !== undefined) stepUp(auth, p.acr, p.maxAge)
   if (p.claims === undefined) return undefined
   let verdict: unknown
   try {
@@ -208,4 +240,50 @@ function needed(p: {
   readonly anyOf?: readonly string[]
 }): readonly string[] {
   return [...(p.allOf ?? []), ...(p.anyOf ?? [])]
+}
+
+/**
+ * RFC 9470 §3: the authentication behind the token must be strong enough (`acr`) and recent
+ * enough (`auth_time`). Both failures name what would do, so a client can ask the authorization
+ * server for it (`acr_values`, `max_age` in the authorization request, RFC 9470 §4).
+ */
+function stepUp<C extends AccessTokenClaims>(
+  auth: VerifiedAccessToken<C>,
+  acr: readonly string[] | undefined,
+  maxAge: number | undefined,
+): void {
+  const claims = auth.claims as Record<string, unknown>
+  if (acr !== undefined) {
+    const given = Object.hasOwn(claims, 'acr') ? claims.acr : undefined
+    if (typeof given !== 'string' || !acr.includes(given)) {
+      throw withChallengeContext(
+        new InsufficientUserAuthenticationError(
+          'A different authentication level is required for this request (acr)',
+          { acrValues: acr },
+          { scheme: schemeOf(auth) },
+        ),
+        challengeContextOf(auth) ?? {},
+      )
+    }
+  }
+  if (maxAge !== undefined) {
+    const authTime = Object.hasOwn(claims, 'auth_time') ? claims.auth_time : undefined
+    const now = clockOf(auth)() / 1000
+    if (typeof authTime !== 'number' || !Number.isFinite(authTime) || now - authTime > maxAge) {
+      throw withChallengeContext(
+        new InsufficientUserAuthenticationError(
+          'A more recent authentication is required for this request (auth_time)',
+          { maxAge },
+          { scheme: schemeOf(auth) },
+        ),
+        challengeContextOf(auth) ?? {},
+      )
+    }
+  }
+}
+
+/** The scheme a token is used with: a DPoP-bound token only ever with `DPoP` (RFC 9449 §7). */
+function schemeOf(auth: VerifiedAccessToken): 'Bearer' | 'DPoP' {
+  const { cnf } = auth.claims as { cnf?: unknown }
+  return typeof cnf === 'object' && cnf !== null && Object.hasOwn(cnf, 'jkt') ? 'DPoP' : 'Bearer'
 }

@@ -119,6 +119,7 @@ export class JwtVerifier {
       token,
       s.context,
       this.#scopeSources,
+      s.clock,
     )
     return { result, key: signer, keys: s.keys, window }
   }
