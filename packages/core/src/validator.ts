@@ -12,6 +12,7 @@ import type { KeySource } from './keys/key-source.js'
 import { RemoteKeySet, type KeySetFailure } from './keys/remote.js'
 import { resolveValidatorOptions, type IssuerSpec } from './options/resolve.js'
 import type { AccessTokenValidatorOptions, MaybePromise } from './options/validator-options.js'
+import type { ResourceMetadataInfo } from './metadata/resource.js'
 import type { BearerRequest } from './request.js'
 import { bindingStage } from './binding/stage.js'
 import { checkSyntax, extractToken, schemeOf } from './transport/extract.js'
@@ -66,6 +67,9 @@ export interface VerifyRequestOptions {
   /** Let a request without credentials through as anonymous (`undefined`). Default: `false`. */
   readonly optional?: boolean
 }
+
+/** @internal What RFC 9728 metadata says of this validator (see the adapter subpath). */
+export const RESOURCE_METADATA = Symbol.for('bearer-guard.resource-metadata')
 
 /** @internal The maybe-synchronous `verifyRequest` adapters use (see the adapter subpath). */
 export const VERIFY_NOW = Symbol.for('bearer-guard.verify-now')
@@ -280,7 +284,28 @@ export function createAccessTokenValidator(
     return verifyNow(request, options?.optional === true)
   }
 
+  const resourceInfo: ResourceMetadataInfo | undefined =
+    o.resource === undefined
+      ? undefined
+      : Object.freeze({
+          resource: o.resource.identifier,
+          metadataUrl: o.resource.metadataUrl,
+          authorizationServers: o.issuers
+            .map((spec) => spec.match)
+            .filter((match) => match.kind === 'exact' && match.issuer.includes('://'))
+            .map((match) => match.issuer),
+          bearerMethods: [
+            'header',
+            ...(extract.allowFormBody ? ['body'] : []),
+            ...(extract.allowQuery ? ['query'] : []),
+          ],
+          dpopAlgs: o.binding.dpop?.rules.algs,
+          dpopRequired: o.binding.dpop?.required === true,
+          certificateBound: o.binding.certificates.header !== undefined,
+        })
+
   return Object.freeze({
+    [RESOURCE_METADATA]: resourceInfo,
     [KEYSET_FAILURE_LISTENERS]: failureListeners,
     [VERIFY_NOW]: verifyNow,
     realm: context.realm,

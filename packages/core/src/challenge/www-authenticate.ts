@@ -14,6 +14,8 @@ export interface ChallengeContext {
    * second challenge, `DPoP algs="…"`, and a `DPoP` challenge carries `algs`.
    */
   readonly dpopAlgs?: string | undefined
+  /** RFC 9728 §5.1 `resource_metadata`: the URL of the API's metadata, on every 401 and 403. */
+  readonly resourceMetadata?: string | undefined
   /** RFC 6750 §3 `realm`. */
   readonly realm?: string | undefined
 }
@@ -66,6 +68,10 @@ export function renderChallenge(
     for (const [name, value] of Object.entries(source.params)) {
       params.push(`${name}=${quote(value)}`)
     }
+  }
+  const metadata = context?.resourceMetadata
+  if (metadata !== undefined && (source.status === 401 || source.status === 403)) {
+    params.push(`resource_metadata=${quote(metadata)}`)
   }
   const scheme = source.scheme ?? 'Bearer'
   const algs = context?.dpopAlgs

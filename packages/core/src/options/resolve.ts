@@ -69,6 +69,8 @@ export interface ResolvedValidatorOptions {
   readonly resolver: ResolvedResolver | undefined
   /** The binding stage: DPoP (when enabled), certificates, revocation. */
   readonly binding: BindingOptions
+  /** RFC 9728: the resource identifier and where its metadata is served, when `resource` is set. */
+  readonly resource: { readonly identifier: string; readonly metadataUrl: string } | undefined
   /** Resolves an issuer the resolver returned, with the top-level rules as defaults. */
   readonly resolveIssuer: (entry: IssuerOptions) => IssuerSpec
 }
@@ -235,7 +237,7 @@ export function resolveValidatorOptions(
       strict: (given.strict ?? top.strict) === true,
       claims: Object.freeze({
         issuer: match,
-        audience: audienceRule(given.audience ?? top.audience),
+        audience: audienceRule(given.audience ?? top.audience ?? top.resource),
         strict: (given.strict ?? top.strict) === true,
         allowNonce: (given.allowNonce ?? top.allowNonce) === true,
         allowIdTokenClaims: (given.allowIdTokenClaims ?? top.allowIdTokenClaims) === true,
@@ -266,7 +268,10 @@ export function resolveValidatorOptions(
     if (seen.has(spec.match.issuer)) fail(`issuer ${spec.match.issuer} is listed twice`)
     seen.add(spec.match.issuer)
   }
-  if (top.audience !== undefined || issuers.length === 0) audienceRule(top.audience)
+  const resource = resolveResource(top.resource, top.resourceMetadataUrl, allowInsecureHttp)
+  if (top.audience !== undefined || issuers.length === 0) {
+    audienceRule(top.audience ?? top.resource)
+  }
 
   if (top.realm !== undefined && typeof top.realm !== 'string') fail('"realm" must be a string')
   if (top.clock !== undefined && typeof top.clock !== 'function') {
@@ -274,7 +279,7 @@ export function resolveValidatorOptions(
   }
   if (top.fetch !== undefined && typeof top.fetch !== 'function') fail('"fetch" must be a function')
   const firstAudience =
-    issuers[0]?.claims.audience.values[0] ?? audienceRule(top.audience).values[0]
+    issuers[0]?.claims.audience.values[0] ?? audienceRule(top.audience ?? top.resource).values[0]
 
   const binding = resolveBinding(top, clockTolerance)
   const dpop = binding.dpop
@@ -282,7 +287,12 @@ export function resolveValidatorOptions(
   return Object.freeze({
     extract: resolveExtract(top, dpop !== undefined),
     maxTokenLength: positiveInteger('maxTokenLength', top.maxTokenLength, 8192),
-    context: Object.freeze({ realm, dpopAlgs: dpop?.rules.algs.join(' ') }),
+    context: Object.freeze({
+      realm,
+      dpopAlgs: dpop?.rules.algs.join(' '),
+      resourceMetadata: resource?.metadataUrl,
+    }),
+    resource,
     clock: top.clock ?? Date.now,
     tokenCacheSize: tokenCacheSize(top.tokenCache),
     remote: Object.freeze({
@@ -347,4 +357,34 @@ function tokenCacheSize(value: AccessTokenValidatorOptions['tokenCache']): numbe
   if (!isObject(value)) fail('"tokenCache" must be false or { maxEntries }')
   assertKnownOptions(value, new Set(['maxEntries']), '"tokenCache"')
   return positiveInteger('tokenCache.maxEntries', value.maxEntries, 10_000)
+}
+
+/**
+ * RFC 9728 §2: the resource identifier is an https URL without a fragment (we also refuse a
+ * query, which §2 says it SHOULD NOT have); §3.1: its metadata lives at the well-known path
+ * inserted between host and path.
+ */
+function resolveResource(
+  value: unknown,
+  metadataUrl: unknown,
+  allowInsecureHttp: boolean,
+): { readonly identifier: string; readonly metadataUrl: string } | undefined {
+  if (value === undefined) {
+    if (metadataUrl !== undefined) fail('"resourceMetadataUrl" needs "resource"')
+    return undefined
+  }
+  if (typeof value !== 'string') fail('"resource" must be a URL')
+  const url = assertSecureUrl('resource', value, allowInsecureHttp)
+  if (value.includes('#') || value.includes('?')) {
+    fail('"resource" must not have a query or fragment component (RFC 9728 §2)')
+  }
+  let published: string
+  if (metadataUrl === undefined) {
+    const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '')
+    published = `${url.origin}/.well-known/oauth-protected-resource${path}`
+  } else {
+    if (typeof metadataUrl !== 'string') fail('"resourceMetadataUrl" must be a URL')
+    published = assertSecureUrl('resourceMetadataUrl', metadataUrl, allowInsecureHttp).href
+  }
+  return Object.freeze({ identifier: value, metadataUrl: published })
 }

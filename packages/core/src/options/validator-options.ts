@@ -213,6 +213,19 @@ export interface ValidatorSettings extends IssuerRuleOptions {
   readonly secret?: string | Uint8Array
   /** Accepted clock skew when checking `exp`, `nbf` and `iat`, in seconds. Default: `30`. */
   readonly clockTolerance?: number
+  /**
+   * This API's resource identifier (RFC 8707, RFC 9728 §2): an `https` URL (or `http` on
+   * loopback) without query or fragment. It is the default `audience`, and makes the API publish
+   * RFC 9728 protected resource metadata: every 401 and 403 challenge then carries
+   * `resource_metadata`, and adapters serve the document. Default: none.
+   */
+  readonly resource?: string
+  /**
+   * Where the RFC 9728 metadata document is served. Default: `/.well-known/oauth-protected-resource`
+   * inserted between the host and the path of `resource` (RFC 9728 §3.1). Set it when clients
+   * reach the API at another origin than the resource identifier's.
+   */
+  readonly resourceMetadataUrl?: string
   /** The `realm` of `WWW-Authenticate` challenges. Default: the first configured audience. */
   readonly realm?: string
   /** Largest accepted token, in characters, checked before any decoding. Default: `8192`. */
@@ -319,6 +332,8 @@ const OPTION_NAMES: Readonly<Record<keyof AccessTokenValidatorOptions, true>> = 
   secret: true,
   clockTolerance: true,
   realm: true,
+  resource: true,
+  resourceMetadataUrl: true,
   maxTokenLength: true,
   allowFormBody: true,
   allowQuery: true,
