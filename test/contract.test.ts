@@ -2,10 +2,22 @@
  * CONTRACT.md, row by row, against every example API (see support/examples.ts), each started
  * as a user would start it and talking to a real in-process issuer over loopback HTTP.
  */
-import { request as httpRequest } from 'node:http'
+import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createTestIssuer, encodeToken, type TestIssuer, type TestKey } from '@bearer-guard/testing'
+import {
+  DPOP_PROOF_FLAWS,
+  createTestIssuer,
+  encodeToken,
+  generateClientCertificate,
+  generateDpopKey,
+  type DpopKey,
+  type DpopProofFlaw,
+  type TestCertificate,
+  type TestIssuer,
+  type TestKey,
+} from '@bearer-guard/testing'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { dpopHeaders, type DpopCall } from './support/dpop.js'
 import { examples } from './support/examples.js'
 import {
   freePort,
@@ -14,9 +26,15 @@ import {
   stopCleanly,
   type RunningExample,
 } from './support/process.js'
-import { bearerChallenge } from './support/www-authenticate.js'
+import { bearerChallenge, dpopChallenge, parseWwwAuthenticate } from './support/www-authenticate.js'
 
 const AUDIENCE = 'https://api.example.com'
+/** The header the main instance of every example trusts for client certificates. */
+const CERT_HEADER = 'x-client-cert'
+/** The DPoP proof algorithms every DPoP challenge must list at least (CONTRACT.md Part 2). */
+const DPOP_ALGS = ['ES256', 'EdDSA', 'RS256'] as const
+/** RFC 9449 §8.1: `nonce = 1*NQCHAR`. */
+const NONCE = /^[\x21\x23-\x5B\x5D-\x7E]+$/
 const now = (): number => Math.floor(Date.now() / 1000)
 
 /** What every key-set failure line starts with (core's message, whatever the logger adds). */
@@ -47,6 +65,27 @@ function expectNoTokenIn(text: string, token: string): void {
   for (const part of token.split('.')) expect(text).not.toContain(part)
 }
 
+/** The DPoP keys and client certificates the tests use: made once for all examples (RSA is slow). */
+interface Material {
+  readonly keys: Readonly<Record<(typeof DPOP_ALGS)[number], DpopKey>>
+  readonly certificate: TestCertificate
+  readonly other: TestCertificate
+}
+let material: Promise<Material> | undefined
+function sharedMaterial(): Promise<Material> {
+  material ??= (async () => {
+    const [es256, eddsa, rs256, certificate, other] = await Promise.all([
+      generateDpopKey('ES256'),
+      generateDpopKey('EdDSA'),
+      generateDpopKey('RS256'),
+      generateClientCertificate(),
+      generateClientCertificate(),
+    ])
+    return { keys: { ES256: es256, EdDSA: eddsa, RS256: rs256 }, certificate, other }
+  })()
+  return material
+}
+
 interface Reply {
   readonly status: number
   readonly headers: Headers
@@ -63,10 +102,13 @@ describe.each(examples)('CONTRACT.md: $name', (example) => {
   beforeAll(async () => {
     issuer = await createTestIssuer({ audience: AUDIENCE })
     foreign = await issuer.generateKey()
+    // DPOP unset: `allowed`, the default. CLIENT_CERT_HEADER changes nothing for tokens that are
+    // not certificate-bound.
     api = await startExample(example.dir, {
       ...example.env,
       ISSUER: issuer.issuer,
       AUDIENCE,
+      CLIENT_CERT_HEADER: CERT_HEADER,
     })
   })
 
@@ -130,10 +172,51 @@ describe.each(examples)('CONTRACT.md: $name', (example) => {
     })
   }
 
-  /** A refusal's parsed Bearer challenge, after checking what every refusal carries. */
-  function refusal(reply: Reply, status: number, error: string | undefined) {
+  /**
+   * Sends a request with any headers (repeated ones as arrays, `Host` included) on a connection
+   * of its own, for what `fetch` cannot send: several `DPoP` header lines, another `Host`.
+   */
+  function send(
+    method: string,
+    path: string,
+    headers: OutgoingHttpHeaders,
+    on: RunningExample = api,
+  ): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const request = httpRequest(on.url + path, { method, agent: false, headers }, (response) => {
+        const chunks: Buffer[] = []
+        response.on('data', (chunk: Buffer) => chunks.push(chunk))
+        response.once('end', () => {
+          const status = response.statusCode ?? 0
+          const text = Buffer.concat(chunks).toString()
+          const received = new Headers()
+          for (const [name, value] of Object.entries(response.headers)) {
+            for (const one of Array.isArray(value) ? value : [value ?? '']) {
+              received.append(name, one)
+            }
+          }
+          statuses.push({ what: `${method} ${path} (DPoP/mTLS)`, status })
+          resolve({
+            status,
+            headers: received,
+            body: text === '' ? undefined : (JSON.parse(text) as unknown),
+          })
+        })
+      })
+      request.once('error', reject)
+      request.end()
+    })
+  }
+
+  /**
+   * A refusal's parsed Bearer challenge, after checking what every refusal carries. While DPoP is
+   * enabled (`dpop`, the examples' default), a 401 also offers DPoP: a second challenge,
+   * `DPoP algs="…"`, without an error (RFC 9449 §7.1); with DPoP off, no DPoP challenge at all.
+   */
+  function refusal(reply: Reply, status: number, error: string | undefined, dpop = true) {
     expect(reply.status).toBe(status)
-    const { params } = bearerChallenge(reply.headers.get('www-authenticate'))
+    const header = reply.headers.get('www-authenticate')
+    const { params } = bearerChallenge(header)
     expect(params.realm, 'realm').toEqual(expect.stringMatching(/./))
     expect(params.error).toBe(error)
     if (error === undefined) {
@@ -143,6 +226,32 @@ describe.each(examples)('CONTRACT.md: $name', (example) => {
       expect(reply.body).toEqual({ error, error_description: expect.any(String) })
       expect(params.error_description).toEqual(expect.any(String))
     }
+    if (!dpop) {
+      expect(parseWwwAuthenticate(header ?? '').map((c) => c.scheme.toLowerCase())).toEqual([
+        'bearer',
+      ])
+    } else if (status === 401) {
+      const offer = dpopChallenge(header).params
+      expect(offer).not.toHaveProperty('error')
+      expect(offer.algs?.split(' ')).toEqual(expect.arrayContaining([...DPOP_ALGS]))
+    }
+    return params
+  }
+
+  /**
+   * A refusal in the `DPoP` challenge (the scheme the request used, RFC 9449 §7.1): the error,
+   * its description and `algs` there, no error in any other challenge, and the Part 1 JSON body.
+   */
+  function dpopRefusal(reply: Reply, status: number, error: string) {
+    expect(reply.status, JSON.stringify(reply.body)).toBe(status)
+    const header = reply.headers.get('www-authenticate')
+    const { params } = dpopChallenge(header)
+    expect(params.error).toBe(error)
+    expect(params.error_description).toEqual(expect.any(String))
+    expect(params.algs?.split(' ')).toEqual(expect.arrayContaining([...DPOP_ALGS]))
+    const others = parseWwwAuthenticate(header ?? '').filter((c) => c.scheme !== 'DPoP')
+    expect(others.filter((c) => c.params.error !== undefined)).toEqual([])
+    expect(reply.body).toEqual({ error, error_description: expect.any(String) })
     return params
   }
 
@@ -641,6 +750,325 @@ describe.each(examples)('CONTRACT.md: $name', (example) => {
       expect(reply.status).toBe(200)
       expect(own.requests.jwks).toBeGreaterThan(0)
       expect(own.requests.discovery).toBe(0)
+    })
+  })
+
+  describe('DPoP (RFC 9449), DPOP unset: allowed beside Bearer', () => {
+    let keys: Material['keys']
+    let key: DpopKey
+    beforeAll(async () => {
+      ;({ keys } = await sharedMaterial())
+      key = keys.ES256
+    })
+
+    // PUBLIC_ORIGIN unset: http://127.0.0.1:<PORT>, the address this suite reaches the API at.
+    const at = (path: string, more: Partial<DpopCall> = {}): DpopCall => ({
+      origin: api.url,
+      path,
+      ...more,
+    })
+    const bound = (scope?: string, by: DpopKey = key) =>
+      issuer.mint(scope === undefined ? {} : { scope }, { dpop: by })
+
+    it.each(DPOP_ALGS)('200 for a bound token with a valid proof by a %s key', async (alg) => {
+      const by = keys[alg]
+      const token = await bound('orders:read', by)
+      const reply = await send('GET', '/me', await dpopHeaders(by, token, at('/me')))
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200)
+      expect(reply.body).toMatchObject({ sub: 'user-123', claims: { cnf: { jkt: by.thumbprint } } })
+      // No server nonces here: nothing to hand out.
+      expect(reply.headers.get('dpop-nonce')).toBeNull()
+    })
+
+    it("checks each request's method and path (its query aside), and the route's scopes", async () => {
+      const token = await bound('orders:read orders:write')
+      const list = await send(
+        'GET',
+        '/orders?limit=5',
+        await dpopHeaders(key, token, at('/orders')),
+      )
+      expect(list.status).toBe(200)
+      const post = await dpopHeaders(key, token, at('/orders', { method: 'POST' }))
+      expect((await send('POST', '/orders', post)).status).toBe(201)
+      const reports = await send('GET', '/reports', await dpopHeaders(key, token, at('/reports')))
+      expect(reports.status).toBe(403)
+      // The same proof for another route (its htu names /orders) is refused.
+      const elsewhere = await dpopHeaders(key, token, at('/orders'))
+      dpopRefusal(await send('GET', '/me', elsewhere), 401, 'invalid_dpop_proof')
+    })
+
+    it('401 invalid_dpop_proof without a DPoP proof', async () => {
+      const reply = await send('GET', '/me', { authorization: `DPoP ${await bound()}` })
+      dpopRefusal(reply, 401, 'invalid_dpop_proof')
+    })
+
+    it('400 invalid_request for several DPoP proofs (RFC 9449 §4.3: exactly one)', async () => {
+      const token = await bound()
+      const first = await dpopHeaders(key, token, at('/me'))
+      const second = await dpopHeaders(key, token, at('/me'))
+      const reply = await send('GET', '/me', { ...first, dpop: [first.dpop!, second.dpop!] })
+      dpopRefusal(reply, 400, 'invalid_request')
+    })
+
+    // Each flaw breaks exactly one check of RFC 9449 §4.3. A proof by another key than the
+    // token's `cnf.jkt` is a token-binding mismatch: invalid_token (RFC 9449 Figure 16).
+    const flawError = (flaw: DpopProofFlaw) =>
+      flaw === 'jwk-mismatch' ? 'invalid_token' : 'invalid_dpop_proof'
+    it.each(DPOP_PROOF_FLAWS)('401 for a proof with the flaw %s', async (flaw) => {
+      const token = await bound()
+      const reply = await send('GET', '/me', await dpopHeaders(key, token, at('/me', { flaw })))
+      dpopRefusal(reply, 401, flawError(flaw))
+    })
+
+    it('401 invalid_dpop_proof for a proof used before (replay)', async () => {
+      const headers = await dpopHeaders(key, await bound(), at('/me'))
+      expect((await send('GET', '/me', headers)).status).toBe(200)
+      dpopRefusal(await send('GET', '/me', headers), 401, 'invalid_dpop_proof')
+    })
+
+    it('401 invalid_token for an unbound token with a valid proof (refused: docs/CONTRACT.md)', async () => {
+      const reply = await send('GET', '/me', await dpopHeaders(key, await mint(), at('/me')))
+      dpopRefusal(reply, 401, 'invalid_token')
+    })
+
+    it('401 Bearer invalid_token for a DPoP-bound token sent with the Bearer scheme', async () => {
+      refusal(await call('GET', '/me', { token: await bound() }), 401, 'invalid_token')
+      const catalog = await call('GET', '/catalog', { token: await bound() })
+      refusal(catalog, 401, 'invalid_token')
+    })
+
+    it('builds htu from PUBLIC_ORIGIN only, never from Host or X-Forwarded-*', async () => {
+      const token = await bound()
+      const proof = await dpopHeaders(key, token, {
+        origin: 'https://attacker.example',
+        path: '/me',
+      })
+      const reply = await send('GET', '/me', {
+        ...proof,
+        host: 'attacker.example',
+        'x-forwarded-host': 'attacker.example',
+        'x-forwarded-proto': 'https',
+      })
+      dpopRefusal(reply, 401, 'invalid_dpop_proof')
+    })
+
+    it('every 401 offers DPoP as a second challenge: DPoP algs="…" (RFC 9449 §7.1)', async () => {
+      // refusal() checks this on every 401 of the suite; here the whole header, once.
+      for (const reply of [
+        await call('GET', '/me'),
+        await call('GET', '/me', { token: 'not-a-jwt' }),
+      ]) {
+        const challenges = parseWwwAuthenticate(reply.headers.get('www-authenticate') ?? '')
+        expect(challenges.map((c) => c.scheme)).toEqual(['Bearer', 'DPoP'])
+        expect(Object.keys(challenges[1]!.params)).toEqual(['algs'])
+      }
+    })
+  })
+
+  describe('certificate-bound tokens (RFC 8705), CLIENT_CERT_HEADER set', () => {
+    let certificate: TestCertificate
+    let other: TestCertificate
+    beforeAll(async () => {
+      ;({ certificate, other } = await sharedMaterial())
+    })
+
+    /** A bearer request, with `presented` in the header a TLS-terminating proxy would set. */
+    const headers = (token: string, presented?: TestCertificate): OutgoingHttpHeaders => ({
+      authorization: `Bearer ${token}`,
+      ...(presented === undefined ? {} : { [CERT_HEADER]: encodeURIComponent(presented.certPem) }),
+    })
+
+    it('401 invalid_token without the certificate', async () => {
+      const token = await issuer.mint({}, { certificate })
+      refusal(await send('GET', '/me', headers(token)), 401, 'invalid_token')
+    })
+
+    it('200 with its certificate', async () => {
+      const token = await issuer.mint({ scope: 'orders:read' }, { certificate })
+      const reply = await send('GET', '/orders', headers(token, certificate))
+      expect(reply.status).toBe(200)
+    })
+
+    it('401 invalid_token with another certificate', async () => {
+      const token = await issuer.mint({}, { certificate })
+      refusal(await send('GET', '/me', headers(token, other)), 401, 'invalid_token')
+    })
+
+    it('leaves tokens that are not certificate-bound alone', async () => {
+      expect((await send('GET', '/me', headers(await mint(), other))).status).toBe(200)
+    })
+  })
+
+  describe('DPOP=off; DPOP=required with DPOP_NONCE=1 and PUBLIC_ORIGIN (two more instances)', () => {
+    const PUBLIC_ORIGIN = 'https://api.example.com'
+    let off: RunningExample | undefined
+    let strict: RunningExample | undefined
+    let key: DpopKey
+    const running = (which: RunningExample | undefined): RunningExample => {
+      if (which === undefined) throw new Error('not started')
+      return which
+    }
+
+    beforeAll(async () => {
+      key = (await sharedMaterial()).keys.ES256
+      const env = { ...example.env, ISSUER: issuer.issuer, AUDIENCE }
+      // Side by side: the suite waits for one start-up, not two.
+      const [offStart, strictStart] = await Promise.allSettled([
+        startExample(example.dir, { ...env, DPOP: 'off' }),
+        startExample(example.dir, {
+          ...env,
+          DPOP: 'required',
+          DPOP_NONCE: '1',
+          PUBLIC_ORIGIN,
+          CLIENT_CERT_HEADER: CERT_HEADER,
+        }),
+      ])
+      if (offStart.status === 'fulfilled') off = offStart.value
+      if (strictStart.status === 'fulfilled') strict = strictStart.value
+      for (const start of [offStart, strictStart]) {
+        if (start.status === 'rejected') throw start.reason
+      }
+    })
+
+    afterAll(async () => {
+      const stops = await Promise.allSettled([
+        stopCleanly(off, example.dir),
+        stopCleanly(strict, example.dir),
+      ])
+      for (const stop of stops) if (stop.status === 'rejected') throw stop.reason
+    })
+
+    describe('DPOP=off', () => {
+      it('DPoP is an unknown scheme: 401 without error, and no DPoP challenge', async () => {
+        const api = running(off)
+        const token = await issuer.mint({}, { dpop: key })
+        const proof = await dpopHeaders(key, token, { origin: api.url, path: '/me' })
+        refusal(await send('GET', '/me', proof, api), 401, undefined, false)
+        // On the optional route, an unknown scheme is no credentials: anonymous.
+        const catalog = await send(
+          'GET',
+          '/catalog',
+          await dpopHeaders(key, token, { origin: api.url, path: '/catalog' }),
+          api,
+        )
+        expect(catalog).toMatchObject({ status: 200, body: { sub: null } })
+      })
+
+      it('offers no DPoP challenge on any 401', async () => {
+        refusal(await call('GET', '/me', { on: running(off) }), 401, undefined, false)
+        const bad = await call('GET', '/me', { token: 'not-a-jwt', on: running(off) })
+        refusal(bad, 401, 'invalid_token', false)
+      })
+
+      it('accepts bearer tokens, but never a DPoP-bound one', async () => {
+        expect((await call('GET', '/me', { token: await mint(), on: running(off) })).status).toBe(
+          200,
+        )
+        const bound = await issuer.mint({}, { dpop: key })
+        refusal(
+          await call('GET', '/me', { token: bound, on: running(off) }),
+          401,
+          'invalid_token',
+          false,
+        )
+      })
+
+      it('trusts no certificate header without CLIENT_CERT_HEADER', async () => {
+        const { certificate } = await sharedMaterial()
+        const token = await issuer.mint({}, { certificate })
+        const reply = await send(
+          'GET',
+          '/me',
+          {
+            authorization: `Bearer ${token}`,
+            [CERT_HEADER]: encodeURIComponent(certificate.certPem),
+          },
+          running(off),
+        )
+        refusal(reply, 401, 'invalid_token', false)
+      })
+    })
+
+    describe(`DPOP=required, DPOP_NONCE=1, PUBLIC_ORIGIN=${PUBLIC_ORIGIN}`, () => {
+      const at = (path: string, more: Partial<DpopCall> = {}): DpopCall => ({
+        origin: PUBLIC_ORIGIN,
+        path,
+        ...more,
+      })
+
+      /** The `DPoP-Nonce` of the `use_dpop_nonce` refusal of a request with `headers`, checked. */
+      async function nonceFrom(headers: OutgoingHttpHeaders): Promise<string> {
+        const reply = await send('GET', '/me', headers, running(strict))
+        dpopRefusal(reply, 401, 'use_dpop_nonce')
+        const nonce = reply.headers.get('dpop-nonce')
+        expect(nonce).toMatch(NONCE)
+        return nonce ?? ''
+      }
+
+      it('401 use_dpop_nonce with a DPoP-Nonce without a nonce; the retry with it gets 200', async () => {
+        const token = await issuer.mint({}, { dpop: key })
+        const nonce = await nonceFrom(await dpopHeaders(key, token, at('/me')))
+        const retry = await send(
+          'GET',
+          '/me',
+          await dpopHeaders(key, token, at('/me', { nonce })),
+          running(strict),
+        )
+        expect(retry.status, JSON.stringify(retry.body)).toBe(200)
+        // A fresher nonce comes along only near the end of a nonce step (RFC 9449 §8.2).
+        const next = retry.headers.get('dpop-nonce')
+        if (next !== null) {
+          expect(next).toMatch(NONCE)
+          expect(next).not.toBe(nonce)
+        }
+      })
+
+      it('401 use_dpop_nonce with the nonce to use for a wrong nonce', async () => {
+        const token = await issuer.mint({}, { dpop: key })
+        const wrong = await dpopHeaders(key, token, at('/me', { nonce: 'not-the-nonce' }))
+        const nonce = await nonceFrom(wrong)
+        const retry = await dpopHeaders(key, token, at('/me', { nonce }))
+        expect((await send('GET', '/me', retry, running(strict))).status).toBe(200)
+      })
+
+      it('builds htu from PUBLIC_ORIGIN: a proof naming the address the request reached is refused', async () => {
+        const token = await issuer.mint({}, { dpop: key })
+        const nonce = await nonceFrom(await dpopHeaders(key, token, at('/me')))
+        const reached = { origin: running(strict).url, path: '/me', nonce }
+        const reply = await send(
+          'GET',
+          '/me',
+          await dpopHeaders(key, token, reached),
+          running(strict),
+        )
+        dpopRefusal(reply, 401, 'invalid_dpop_proof')
+      })
+
+      it('401 in a DPoP challenge for a bearer token', async () => {
+        const reply = await call('GET', '/me', { token: await mint(), on: running(strict) })
+        dpopRefusal(reply, 401, 'invalid_token')
+      })
+
+      it('401 without credentials offers DPoP beside Bearer', async () => {
+        refusal(await call('GET', '/me', { on: running(strict) }), 401, undefined)
+      })
+
+      it('accepts a certificate-bound bearer token with its certificate: sender-constrained too', async () => {
+        const { certificate } = await sharedMaterial()
+        const token = await issuer.mint({}, { certificate })
+        const headers = {
+          authorization: `Bearer ${token}`,
+          [CERT_HEADER]: encodeURIComponent(certificate.certPem),
+        }
+        expect((await send('GET', '/me', headers, running(strict))).status).toBe(200)
+        const without = await send(
+          'GET',
+          '/me',
+          { authorization: headers.authorization },
+          running(strict),
+        )
+        expect(without.status).toBe(401)
+      })
     })
   })
 

@@ -363,31 +363,37 @@ const TCHARS = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 
 type Expectation =
   | { readonly kind: 'no-credentials' }
-  | { readonly kind: 'invalid_request' }
-  | { readonly kind: 'token'; readonly token: string }
+  | { readonly kind: 'invalid_request'; readonly dpop: boolean }
+  | { readonly kind: 'token'; readonly token: string; readonly dpop: boolean }
   | { readonly kind: 'any-refusal' }
 
 /**
  * What RFC 6750 §2.1 (`"Bearer" 1*SP b64token`) and CONTRACT.md say a request with this
- * `Authorization` value must get, after the OWS trimming every HTTP parser does.
+ * `Authorization` value must get, after the OWS trimming every HTTP parser does. The examples
+ * accept the RFC 9449 `DPoP` scheme too (`DPOP=allowed`, their default), with the same token
+ * syntax; a token sent with it, and no DPoP proof, is never accepted.
  */
 export function expectation(authorization: string): Expectation {
   const value = authorization.replace(OWS, '')
   if (value === '') return { kind: 'no-credentials' }
   const space = value.indexOf(' ')
   const scheme = space === -1 ? value : value.slice(0, space)
-  if (scheme.toLowerCase() !== 'bearer') {
+  const dpop = scheme.toLowerCase() === 'dpop'
+  if (scheme.toLowerCase() !== 'bearer' && !dpop) {
     // Another scheme; a "scheme" that is not a token is malformed, and either refusal will do.
     return TCHARS.test(scheme) ? { kind: 'no-credentials' } : { kind: 'any-refusal' }
   }
   const token = space === -1 ? '' : value.slice(space + 1).replace(OWS, '')
-  if (token === '') return { kind: 'invalid_request' }
-  return TOKEN68.test(token) ? { kind: 'token', token } : { kind: 'invalid_request' }
+  if (token === '') return { kind: 'invalid_request', dpop }
+  return TOKEN68.test(token) ? { kind: 'token', token, dpop } : { kind: 'invalid_request', dpop }
 }
 
 const INVALID_TOKEN: ExpectedRefusal = { status: 401, error: 'invalid_token' }
 const INVALID_REQUEST: ExpectedRefusal = { status: 400, error: 'invalid_request' }
 const NO_CREDENTIALS: ExpectedRefusal = { status: 401, error: undefined }
+/** With the DPoP scheme: the error may be in the DPoP challenge, or be `invalid_dpop_proof`. */
+const DPOP_INVALID_TOKEN: ExpectedRefusal = { ...INVALID_TOKEN, dpop: true }
+const DPOP_INVALID_REQUEST: ExpectedRefusal = { ...INVALID_REQUEST, dpop: true }
 
 const accepted = (reply: Reply): boolean =>
   (reply.status >= 200 && reply.status < 300) || reply.status === 403
@@ -407,8 +413,10 @@ export function judge(fuzzCase: FuzzCase, reply: Reply, original: string): Verdi
     case 'any-refusal':
       return refused(undefined)
     case 'invalid_request':
-      return refused(INVALID_REQUEST)
+      return refused(expected.dpop ? DPOP_INVALID_REQUEST : INVALID_REQUEST)
     case 'token': {
+      // Without a proof, no token is accepted with the DPoP scheme, not even the original.
+      if (expected.dpop) return refused(DPOP_INVALID_TOKEN)
       if (expected.token === original) {
         return reply.status >= 200 && reply.status < 300
           ? { outcome: 'accepted-original', forgery: false }

@@ -244,6 +244,12 @@ export const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/
 export interface ExpectedRefusal {
   readonly status: 400 | 401 | 403
   readonly error: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | undefined
+  /**
+   * The request used the `DPoP` scheme (RFC 9449), which the examples accept by default: the
+   * error may be carried by the `DPoP` challenge instead of the `Bearer` one, and where
+   * `invalid_token` is expected, `invalid_dpop_proof` (a bad or missing proof) does too.
+   */
+  readonly dpop?: boolean
 }
 
 /**
@@ -265,15 +271,30 @@ export function refusalProblem(reply: Reply, expected?: ExpectedRefusal): string
   if (typeof header !== 'string') return `status ${status} without a WWW-Authenticate header`
   let params: Readonly<Record<string, string>>
   try {
-    const bearer = parseWwwAuthenticate(header).filter((c) => c.scheme.toLowerCase() === 'bearer')
-    if (bearer.length !== 1) return `not exactly one Bearer challenge: ${header}`
-    params = bearer[0]!.params
+    const challenges = parseWwwAuthenticate(header)
+    const bearer = challenges.filter((c) => c.scheme.toLowerCase() === 'bearer')
+    const dpop = challenges.filter((c) => c.scheme.toLowerCase() === 'dpop')
+    if (expected?.dpop === true && dpop.length === 1 && dpop[0]!.params.error !== undefined) {
+      // The error in the challenge of the scheme the request used; no other one carries one.
+      if (bearer.some((c) => c.params.error !== undefined)) return `two errors: ${header}`
+      params = dpop[0]!.params
+    } else {
+      if (bearer.length !== 1) return `not exactly one Bearer challenge: ${header}`
+      params = bearer[0]!.params
+    }
   } catch (e) {
     return `unparsable WWW-Authenticate: ${e instanceof Error ? e.message : String(e)}`
   }
   if (typeof params.realm !== 'string' || params.realm === '') return `no realm: ${header}`
   if (expected !== undefined) {
     error = expected.error
+    if (
+      expected.dpop === true &&
+      error === 'invalid_token' &&
+      params.error === 'invalid_dpop_proof'
+    ) {
+      error = params.error
+    }
     if (params.error !== error) return `error="${params.error}", expected ${String(error)}`
   } else {
     error = params.error

@@ -172,6 +172,10 @@ function withoutExampleVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   delete rest.ISSUER
   delete rest.AUDIENCE
   delete rest.JWKS_URI
+  delete rest.PUBLIC_ORIGIN
+  delete rest.DPOP
+  delete rest.DPOP_NONCE
+  delete rest.CLIENT_CERT_HEADER
   return rest
 }
 

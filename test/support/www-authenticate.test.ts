@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { bearerChallenge, parseWwwAuthenticate } from './www-authenticate.js'
+import { bearerChallenge, dpopChallenge, parseWwwAuthenticate } from './www-authenticate.js'
 
 describe('parseWwwAuthenticate', () => {
   it('parses a bare scheme', () => {
@@ -74,5 +74,20 @@ describe('bearerChallenge', () => {
     expect(() => bearerChallenge(null)).toThrow('no WWW-Authenticate')
     expect(() => bearerChallenge('Basic realm="b"')).toThrow('one Bearer challenge')
     expect(() => bearerChallenge('Bearer, Bearer realm="x"')).toThrow('one Bearer challenge')
+  })
+})
+
+describe('dpopChallenge', () => {
+  it('returns the single DPoP challenge beside a Bearer one, whatever the scheme case', () => {
+    const header = 'Bearer realm="a", error="invalid_token", dpop algs="ES256 EdDSA"'
+    expect(dpopChallenge(header).params).toEqual({ algs: 'ES256 EdDSA' })
+    expect(bearerChallenge(header).params.error).toBe('invalid_token')
+  })
+
+  it('throws without exactly one DPoP challenge', () => {
+    expect(() => dpopChallenge('Bearer realm="a"')).toThrow('one DPoP challenge')
+    expect(() => dpopChallenge('DPoP algs="ES256", DPoP algs="RS256"')).toThrow(
+      'one DPoP challenge',
+    )
   })
 })

@@ -137,12 +137,30 @@ export function parseWwwAuthenticate(header: string): Challenge[] {
 }
 
 /**
+ * The single challenge of `scheme` (compared case-insensitively) in a response's
+ * `WWW-Authenticate`; throws when the header is missing, unparsable, or holds no or several
+ * challenges of that scheme.
+ */
+export function challengeOf(header: string | null | undefined, scheme: string): Challenge {
+  if (header === null || header === undefined) throw new Error('no WWW-Authenticate header')
+  const wanted = scheme.toLowerCase()
+  const found = parseWwwAuthenticate(header).filter((c) => c.scheme.toLowerCase() === wanted)
+  if (found.length !== 1) throw new Error(`expected one ${scheme} challenge in ${header}`)
+  return found[0]!
+}
+
+/**
  * The single `Bearer` challenge of a response's `WWW-Authenticate`; throws when the header is
  * missing, unparsable, or holds no or several `Bearer` challenges.
  */
 export function bearerChallenge(header: string | null | undefined): Challenge {
-  if (header === null || header === undefined) throw new Error('no WWW-Authenticate header')
-  const bearer = parseWwwAuthenticate(header).filter((c) => c.scheme.toLowerCase() === 'bearer')
-  if (bearer.length !== 1) throw new Error(`expected one Bearer challenge in ${header}`)
-  return bearer[0]!
+  return challengeOf(header, 'Bearer')
+}
+
+/**
+ * The single `DPoP` challenge (RFC 9449 §7.1) of a response's `WWW-Authenticate`; throws when the
+ * header is missing, unparsable, or holds no or several `DPoP` challenges.
+ */
+export function dpopChallenge(header: string | null | undefined): Challenge {
+  return challengeOf(header, 'DPoP')
 }

@@ -3,6 +3,8 @@
  *
  *     PORT=4100 ISSUER=https://auth.example.com/ AUDIENCE=https://api.example.com npm start
  *     PORT=4100 ISSUER='https://a.example.com/ https://b.example.com/' AUDIENCE=… npm start
+ *     PUBLIC_ORIGIN=https://api.example.com DPOP=required DPOP_NONCE=1 ISSUER=… AUDIENCE=… npm start
+ *     CLIENT_CERT_HEADER=x-client-cert ISSUER=… AUDIENCE=… npm start
  */
 import { randomUUID } from 'node:crypto'
 import express from 'express'
@@ -32,6 +34,14 @@ function requiredEnv(name: string): string {
   return value
 }
 
+function oneOf<const T extends string>(name: string, values: readonly T[], fallback: T): T {
+  const value = process.env[name] || fallback
+  if (!(values as readonly string[]).includes(value)) {
+    cannotStart(`${name} must be ${values.join(', ')} or unset, not '${value}'`)
+  }
+  return value as T
+}
+
 const port = Number(process.env.PORT ?? 3000)
 // One issuer, or several separated by spaces: each one's keys are found by its own discovery and
 // verify only the tokens whose `iss` names it; a token naming any other issuer is refused.
@@ -46,6 +56,16 @@ if (jwksUri !== undefined && issuers.length > 1) {
     `JWKS_URI is the key set of a single issuer, but ISSUER lists ${issuers.length}; unset JWKS_URI (each issuer's keys are then found by its own discovery) or list one issuer`,
   )
 }
+// The origin clients use to reach the API: DPoP proofs name it (`htu`), and it is never read
+// from the request's Host or X-Forwarded-* headers.
+const publicOrigin = process.env.PUBLIC_ORIGIN || `http://127.0.0.1:${port}`
+// DPoP (RFC 9449): `allowed` beside Bearer, `required` (Bearer tokens refused), or `off`.
+const dpopMode = oneOf('DPOP', ['allowed', 'required', 'off'], 'allowed')
+// `1`: every DPoP proof must carry a nonce this API handed out (`DPoP-Nonce`).
+const dpopNonce = oneOf('DPOP_NONCE', ['0', '1'], '0') === '1'
+// The header in which a trusted TLS-terminating proxy passes the client certificate (URL-encoded
+// PEM), for certificate-bound tokens (RFC 8705). Unset: no header is trusted.
+const certificateHeader = process.env.CLIENT_CERT_HEADER || undefined
 
 // Tiny in-memory data: enough to show what each route returns.
 const orders = new Map<string, Order>([['1', { id: '1', item: 'coffee beans', quantity: 2 }]])
@@ -58,12 +78,24 @@ app.get('/health', (_req, res) => {
   res.json({ status: 'ok' })
 })
 
-// Built once, here: options it refuses (an issuer listed twice, a non-loopback http:// issuer…)
-// stop the start-up. If an issuer's keys cannot be obtained, the requests that need them get 503
-// and the guard logs one line per failure episode, naming the cause (`logger`: console.warn).
+// Built once, here: options it refuses (an issuer listed twice, a non-loopback http:// issuer, a
+// PUBLIC_ORIGIN that is not an origin…) stop the start-up. If an issuer's keys cannot be
+// obtained, the requests that need them get 503 and the guard logs one line per failure episode,
+// naming the cause (`logger`: console.warn). With DPoP nonces, the guard sets `DPoP-Nonce` on
+// verified requests' responses when a new nonce is due.
 let guard: BearerGuardHandler
 try {
-  guard = bearerGuard({ issuer: issuers, audience, jwksUri, logger: console })
+  guard = bearerGuard({
+    issuer: issuers,
+    audience,
+    jwksUri,
+    dpop:
+      dpopMode === 'off'
+        ? false
+        : { origin: publicOrigin, required: dpopMode === 'required', nonce: dpopNonce },
+    mtls: { certificateHeader },
+    logger: console,
+  })
 } catch (error) {
   cannotStart(error instanceof Error ? error.message : String(error))
 }

@@ -3,6 +3,8 @@
  *
  *     PORT=4100 ISSUER=https://auth.example.com/ AUDIENCE=https://api.example.com npm start
  *     PORT=4100 ISSUER='https://a.example.com/ https://b.example.com/' AUDIENCE=… npm start
+ *     PUBLIC_ORIGIN=https://api.example.com DPOP=required DPOP_NONCE=1 ISSUER=… AUDIENCE=… npm start
+ *     CLIENT_CERT_HEADER=x-client-cert ISSUER=… AUDIENCE=… npm start
  */
 import { randomUUID } from 'node:crypto'
 import Fastify from 'fastify'
@@ -26,6 +28,14 @@ function requiredEnv(name: string): string {
   return value
 }
 
+function oneOf<const T extends string>(name: string, values: readonly T[], fallback: T): T {
+  const value = process.env[name] || fallback
+  if (!(values as readonly string[]).includes(value)) {
+    cannotStart(`${name} must be ${values.join(', ')} or unset, not '${value}'`)
+  }
+  return value as T
+}
+
 const port = Number(process.env.PORT ?? 3000)
 // One issuer, or several separated by spaces: each one's keys are found by its own discovery and
 // verify only the tokens whose `iss` names it; a token naming any other issuer is refused.
@@ -40,6 +50,16 @@ if (jwksUri !== undefined && issuers.length > 1) {
     `JWKS_URI is the key set of a single issuer, but ISSUER lists ${issuers.length}; unset JWKS_URI (each issuer's keys are then found by its own discovery) or list one issuer`,
   )
 }
+// The origin clients use to reach the API: DPoP proofs name it (`htu`), and it is never read
+// from the request's Host or X-Forwarded-* headers.
+const publicOrigin = process.env.PUBLIC_ORIGIN || `http://127.0.0.1:${port}`
+// DPoP (RFC 9449): `allowed` beside Bearer, `required` (Bearer tokens refused), or `off`.
+const dpopMode = oneOf('DPOP', ['allowed', 'required', 'off'], 'allowed')
+// `1`: every DPoP proof must carry a nonce this API handed out (`DPoP-Nonce`).
+const dpopNonce = oneOf('DPOP_NONCE', ['0', '1'], '0') === '1'
+// The header in which a trusted TLS-terminating proxy passes the client certificate (URL-encoded
+// PEM), for certificate-bound tokens (RFC 8705). Unset: no header is trusted.
+const certificateHeader = process.env.CLIENT_CERT_HEADER || undefined
 
 // Tiny in-memory data: enough to show what each route returns (the same as the Express example).
 const orders = new Map<string, Order>([['1', { id: '1', item: 'coffee beans', quantity: 2 }]])
@@ -69,9 +89,20 @@ app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, bo
 })
 
 // Every route declared after this needs a valid access token; `request.auth` holds it. Options it
-// refuses (an issuer listed twice, a non-loopback http:// issuer…) stop the start-up.
+// refuses (an issuer listed twice, a non-loopback http:// issuer, a PUBLIC_ORIGIN that is not an
+// origin…) stop the start-up. With DPoP nonces, the guard sets `DPoP-Nonce` on verified requests'
+// replies when a new nonce is due.
 try {
-  await app.register(bearerGuard, { issuer: issuers, audience, jwksUri })
+  await app.register(bearerGuard, {
+    issuer: issuers,
+    audience,
+    jwksUri,
+    dpop:
+      dpopMode === 'off'
+        ? false
+        : { origin: publicOrigin, required: dpopMode === 'required', nonce: dpopNonce },
+    mtls: { certificateHeader },
+  })
 } catch (error) {
   cannotStart(error instanceof Error ? error.message : String(error))
 }

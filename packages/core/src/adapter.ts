@@ -1,16 +1,27 @@
 /**
  * `@bearer-guard/core/adapter`: what framework adapters (ours, or one you write) need beyond the
  * public API: the synchronous-when-possible verification, turning options into a validator,
- * reporting key-set failures through the framework's logger, and recognising CORS preflights.
- * Applications do not need this subpath.
+ * reporting key-set failures through the framework's logger, recognising CORS preflights, and the
+ * headers a verified request's response carries. Applications do not need this subpath.
  *
  * @packageDocumentation
  */
+import { nonceToSend } from './binding/stage.js'
 import type { KeySetFailure } from './keys/remote.js'
 import type { MaybePromise } from './options/validator-options.js'
 import type { BearerRequest } from './request.js'
 import type { VerifiedAccessToken } from './types.js'
-import { KEYSET_FAILURE_LISTENERS, VERIFY_NOW, type AccessTokenValidator } from './validator.js'
+import {
+  metadataPath,
+  resourceMetadataDocument,
+  type ResourceMetadataInfo,
+} from './metadata/resource.js'
+import {
+  KEYSET_FAILURE_LISTENERS,
+  RESOURCE_METADATA,
+  VERIFY_NOW,
+  type AccessTokenValidator,
+} from './validator.js'
 
 export { resolveValidator } from './resolve-validator.js'
 export type { AdapterOptionNames, ValidatorSource } from './resolve-validator.js'
@@ -99,4 +110,42 @@ export function isCorsPreflight(method: string | undefined, headers: Headers): b
     headers['access-control-request-method'] !== undefined &&
     headers.authorization === undefined
   )
+}
+
+/**
+ * The headers to set on the response to a request core verified: `{ 'DPoP-Nonce': … }` when the
+ * validator requires DPoP nonces and the request's proof did not carry the freshest one, so the
+ * client holds the next nonce before its own stops being accepted (RFC 9449 §8.2: "including a
+ * DPoP-Nonce HTTP header in the HTTP 200 (OK) response"); `undefined` (nothing to set) otherwise.
+ * `request` must be the very object given to {@link verifyRequestCallback} or `verifyRequest`.
+ * Refusals need no call: their headers are on the error (`error.headers`).
+ */
+export function responseHeaders(
+  request: BearerRequest,
+): Readonly<Record<string, string>> | undefined {
+  const nonce = nonceToSend.get(request)
+  return nonce === undefined ? undefined : { 'DPoP-Nonce': nonce }
+}
+
+/** An API's RFC 9728 metadata, ready to serve. */
+export interface ResourceMetadata {
+  /** The path to serve it at (RFC 9728 §3.1), e.g. `/.well-known/oauth-protected-resource/p`. */
+  readonly path: string
+  /** The JSON document (RFC 9728 §2). */
+  readonly document: Readonly<Record<string, unknown>>
+}
+
+/**
+ * The RFC 9728 protected resource metadata of `validator`, when it has a `resource`;
+ * `scopesSupported` are the scopes the adapter's routes can need (collected from their policies).
+ * `undefined` when no `resource` is configured: nothing is to be served then.
+ */
+export function resourceMetadata(
+  validator: AccessTokenValidator,
+  scopesSupported: readonly string[] = [],
+): ResourceMetadata | undefined {
+  const info = (validator as unknown as Record<symbol, unknown>)[RESOURCE_METADATA] as
+    ResourceMetadataInfo | undefined
+  if (info === undefined) return undefined
+  return { path: metadataPath(info), document: resourceMetadataDocument(info, scopesSupported) }
 }

@@ -2,6 +2,7 @@ import type { BearerRequest, ValidatorSource } from '@bearer-guard/core'
 import {
   isCorsPreflight,
   resolveValidator,
+  responseHeaders,
   verifyRequestCallback,
   type AdapterOptionNames,
 } from '@bearer-guard/core/adapter'
@@ -14,7 +15,12 @@ import {
   rememberErrorMode,
   type ErrorMode,
 } from './refusal.js'
-import type { BearerGuardHandler, BearerGuardMiddleware, BearerGuardRequest } from './types.js'
+import type {
+  BearerGuardHandler,
+  BearerGuardMiddleware,
+  BearerGuardRequest,
+  BearerGuardResponse,
+} from './types.js'
 
 /** The options `bearerGuard()` takes besides the validator's: every other key is refused. */
 const ADAPTER_OPTIONS: AdapterOptionNames = Object.freeze({
@@ -55,7 +61,8 @@ export type BearerGuardOptions = ValidatorSource & BearerGuardAdapterOptions
 /**
  * Creates Express 4/5 middleware that requires a valid OAuth 2.0 bearer access token on every
  * route after it (mount it on an app or on a router). On success it sets `req.auth` to the
- * verified token and calls `next()`; otherwise it refuses per RFC 6750.
+ * verified token (and, with DPoP nonces, a fresh `DPoP-Nonce` response header when one is due,
+ * RFC 9449 §8.2) and calls `next()`; otherwise it refuses per RFC 6750 (or RFC 9449 for DPoP).
  *
  * The validator is built once, here: bad options, and options it does not know (`clockTolerence`),
  * throw a `TypeError` at start-up, never per request. Tokens are read from the `Authorization`
@@ -99,12 +106,14 @@ export function bearerGuard(options: BearerGuardOptions): BearerGuardHandler {
       return
     }
     // Callback form: a cached token calls `next()` in the same tick, without a promise.
-    verifyRequestCallback(validator, toBearerRequest(req), (error, auth) => {
+    const request = toBearerRequest(req)
+    verifyRequestCallback(validator, request, (error, auth) => {
       if (auth === undefined) {
         refuse(error, mode, res, next)
         return
       }
       req.auth = auth
+      setResponseHeaders(res, request)
       rememberErrorMode(req, mode)
       next()
     })
@@ -115,16 +124,19 @@ export function bearerGuard(options: BearerGuardOptions): BearerGuardHandler {
       next()
       return
     }
+    const request = toBearerRequest(req)
     verifyRequestCallback(
       validator,
-      toBearerRequest(req),
+      request,
       (error, auth) => {
         if (error !== null) {
           refuse(error, mode, res, next)
           return
         }
-        if (auth !== undefined) req.auth = auth
-        else rememberAnonymous(req, validator.realm)
+        if (auth !== undefined) {
+          req.auth = auth
+          setResponseHeaders(res, request)
+        } else rememberAnonymous(req, validator.realm)
         rememberErrorMode(req, mode)
         next()
       },
@@ -135,6 +147,15 @@ export function bearerGuard(options: BearerGuardOptions): BearerGuardHandler {
     ready: (): Promise<void> => validator.ready(),
     optional,
   })
+}
+
+/**
+ * Sets what core asks the response to a verified request to carry (a DPoP nonce handed out ahead
+ * of the next step, RFC 9449 §8.2); usually nothing. `request` is the object core verified.
+ */
+function setResponseHeaders(res: BearerGuardResponse, request: BearerRequest): void {
+  const headers = responseHeaders(request)
+  if (headers !== undefined && !res.headersSent) res.set(headers)
 }
 
 /** The request's raw parts, as core reads them: the one place this adapter maps a request. */

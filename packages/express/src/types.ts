@@ -16,7 +16,10 @@ export interface BearerGuardRequest extends Express.Request {
   readonly socket?: unknown
 }
 
-/** The members of an Express 4/5 response the adapter uses to answer a refusal. */
+/**
+ * The members of an Express 4/5 response the adapter uses to answer a refusal, and to set the
+ * headers of a verified request (`DPoP-Nonce`).
+ */
 export interface BearerGuardResponse {
   readonly headersSent: boolean
   status(code: number): this

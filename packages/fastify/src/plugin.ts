@@ -1,5 +1,10 @@
 import { authorize, type BearerRequest } from '@bearer-guard/core'
-import { isCorsPreflight, onKeySetFailure, verifyRequestCallback } from '@bearer-guard/core/adapter'
+import {
+  isCorsPreflight,
+  onKeySetFailure,
+  responseHeaders,
+  verifyRequestCallback,
+} from '@bearer-guard/core/adapter'
 import type {
   FastifyInstance,
   FastifyPluginCallback,
@@ -39,9 +44,10 @@ function createGuard({ validator, errors }: ResolvedOptions, need: RouteNeed): H
       done()
       return
     }
+    const bearerRequest = toBearerRequest(request)
     verifyRequestCallback(
       validator,
-      toBearerRequest(request),
+      bearerRequest,
       (error, auth) => {
         if (error !== null) {
           refuse(error, errors, reply, done)
@@ -54,6 +60,9 @@ function createGuard({ validator, errors }: ResolvedOptions, need: RouteNeed): H
         }
         // Set before the policy check so a 'throw'-mode error handler can log who was refused.
         request.auth = auth
+        // A DPoP nonce handed out ahead of the next step (RFC 9449 §8.2); usually nothing.
+        const headers = responseHeaders(bearerRequest)
+        if (headers !== undefined) void reply.headers(headers)
         if (policy === undefined) {
           done()
           return
@@ -176,7 +185,8 @@ const plugin: FastifyPluginCallback<BearerGuardOptions> = (fastify, options, don
  * RFC 9068). Register it with core's validator options (or a prebuilt `validator`); every route
  * declared after it in the same encapsulation context then needs a valid token (`protect: 'all'`,
  * the default), verified in an `onRequest` hook before the body is read. `request.auth` holds the
- * verified token.
+ * verified token; with DPoP nonces, the reply gets a fresh `DPoP-Nonce` header when one is due
+ * (RFC 9449 §8.2).
  *
  * Per route, `config.auth` says what is needed: `false` (public), `true` (any valid token),
  * `'optional'` (anonymous callers pass with `request.auth` null; a token, if sent, must be valid),

@@ -6,7 +6,7 @@ import {
   type AccessTokenValidator,
   type BearerRequest,
 } from '@bearer-guard/core'
-import { isCorsPreflight } from '@bearer-guard/core/adapter'
+import { isCorsPreflight, responseHeaders } from '@bearer-guard/core/adapter'
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common'
 import { HttpAdapterHost, Reflector } from '@nestjs/core'
 import { markAnonymous } from './auth.decorator.js'
@@ -23,7 +23,8 @@ import { OptionalAuthMetadata, PublicMetadata } from './public.decorator.js'
  * `@RequireClaims` and `@RequirePolicy`. `@Public()` routes pass without a token, and so do CORS
  * preflights (`OPTIONS` with `Origin` and `Access-Control-Request-Method`, no `Authorization`).
  *
- * On success the verified token is on `request.auth` and `@Auth()`. A refusal sets
+ * On success the verified token is on `request.auth` and `@Auth()` (and, with DPoP nonces, the
+ * response gets a fresh `DPoP-Nonce` header when one is due, RFC 9449 §8.2). A refusal sets
  * `WWW-Authenticate` (and `Retry-After` on a 503) on the response, on Express and Fastify alike,
  * then throws a {@link BearerGuardException} (an `HttpException`) with the status and the RFC 6750
  * body, for Nest's exception filters to send.
@@ -72,7 +73,9 @@ export class BearerGuard implements CanActivate {
     const optional =
       this.reflector.getAllAndOverride<true | undefined>(OptionalAuthMetadata.KEY, targets) === true
     try {
-      const auth = await this.validator.verifyRequest(toBearerRequest(request), { optional })
+      // The object core verifies, so the headers it records for this request can be found.
+      const bearerRequest = toBearerRequest(request)
+      const auth = await this.validator.verifyRequest(bearerRequest, { optional })
       // Anonymous on an @OptionalAuth() route: `@Auth()` is `undefined` for this request (and
       // only for a request marked here). A route that also needs scopes needs a token after all:
       // 401 without an error attribute, as without @OptionalAuth() (the Express helpers agree).
@@ -84,6 +87,9 @@ export class BearerGuard implements CanActivate {
         return true
       }
       request.auth = auth
+      // A DPoP nonce handed out ahead of the next step (RFC 9449 §8.2); usually nothing.
+      const headers = responseHeaders(bearerRequest)
+      if (headers !== undefined) this.setHeaders(context, headers)
       for (const policy of this.getPolicies(context)) await authorize(auth, policy)
     } catch (error) {
       return this.handleError(error, context)
@@ -100,8 +106,9 @@ export class BearerGuard implements CanActivate {
   }
 
   /**
-   * The response to set refusal headers on, or `undefined` to set none. Default: the HTTP
-   * response. Override for GraphQL: `GqlExecutionContext.create(context).getContext().res`.
+   * The response to set headers on (a refusal's, and `DPoP-Nonce`), or `undefined` to set none.
+   * Default: the HTTP response. Override for GraphQL:
+   * `GqlExecutionContext.create(context).getContext().res`.
    */
   protected getResponse(context: ExecutionContext): unknown {
     return context.switchToHttp().getResponse<unknown>()
@@ -132,14 +139,20 @@ export class BearerGuard implements CanActivate {
    */
   protected handleError(error: unknown, context: ExecutionContext): never {
     if (!isBearerGuardError(error)) throw error
+    this.setHeaders(context, error.headers)
+    throw new BearerGuardException(error)
+  }
+
+  /**
+   * Sets headers on the response of {@link BearerGuard.getResponse} through the platform's
+   * `HttpAdapterHost` (Express or Fastify alike); nothing when there is no response, or once it is
+   * sent.
+   */
+  private setHeaders(context: ExecutionContext, headers: Readonly<Record<string, string>>): void {
     const response = this.getResponse(context)
     const adapter = this.adapterHost.httpAdapter as HttpAdapterHost['httpAdapter'] | undefined
-    if (response != null && adapter !== undefined && !adapter.isHeadersSent(response)) {
-      for (const [name, value] of Object.entries(error.headers)) {
-        adapter.setHeader(response, name, value)
-      }
-    }
-    throw new BearerGuardException(error)
+    if (response == null || adapter === undefined || adapter.isHeadersSent(response)) return
+    for (const [name, value] of Object.entries(headers)) adapter.setHeader(response, name, value)
   }
 }
 
