@@ -2,6 +2,7 @@ import { TokenCache } from './cache/token-cache.js'
 import {
   InvalidTokenError,
   MissingCredentialsError,
+  inScheme,
   isBearerGuardError,
   withChallengeContext,
 } from './challenge/errors.js'
@@ -246,17 +247,22 @@ export function createAccessTokenValidator(
       throw failed(error)
     }
     let outcome: MaybePromise<VerifiedAccessToken>
+    // The binding stage runs after the cache: a cached token still needs its proof, its
+    // certificate, and not to be revoked, on every request.
+    const scheme = dpopEnabled ? schemeOf(request.headers.authorization) : 'Bearer'
     try {
-      // The binding stage runs after the cache: a cached token still needs its proof, its
-      // certificate, and not to be revoked, on every request.
-      const scheme = dpopEnabled ? schemeOf(request.headers.authorization) : 'Bearer'
       const verified = attempt(token, true)
       outcome =
         verified instanceof Promise
           ? verified.then((auth) => bind(auth, request, token, scheme))
           : bind(verified, request, token, scheme)
     } catch (error) {
-      throw failed(error)
+      throw failed(inScheme(error, scheme))
+    }
+    if (scheme === 'DPoP' && outcome instanceof Promise) {
+      outcome = outcome.catch((error: unknown) => {
+        throw inScheme(error, scheme)
+      })
     }
     return settle(outcome)
   }

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseWwwAuthenticate } from '../../../test/support/www-authenticate.js'
 import {
   BearerGuardError,
+  authorize,
   createAccessTokenValidator,
   type AccessTokenValidatorOptions,
   type BearerRequest,
@@ -212,5 +213,26 @@ describe('revocation, consulted on every request', () => {
     expect(await validator.verifyRequest(bob)).toBeTruthy()
     revocation.revokeSubject(issuer.issuer, 'bob', Date.now() + 1000)
     expect((await rejection(validator.verifyRequest(bob))).code).toBe('ERR_TOKEN_REVOKED')
+  })
+})
+
+describe('errors of a DPoP request go in the DPoP challenge (RFC 9449 §7.1)', () => {
+  it('an expired token and a missing scope, sent with DPoP, are refused in DPoP challenges', async () => {
+    const validator = make()
+    const expired = await issuer.mint({ exp: Math.floor(Date.now() / 1000) - 3600 }, { dpop: key })
+    const error = await rejection(validator.verifyRequest(await dpopRequest(expired)))
+    expect(error.code).toBe('ERR_TOKEN_EXPIRED')
+    expect(challenges(error)[0]).toMatchObject({
+      scheme: 'DPoP',
+      params: { error: 'invalid_token' },
+    })
+    const token = await issuer.mint({}, { dpop: key })
+    const auth = await validator.verifyRequest(await dpopRequest(token))
+    const forbidden = await rejection(
+      Promise.resolve().then(() => {
+        authorize(auth, { allOf: ['orders:write'] })
+      }),
+    )
+    expect(challenges(forbidden)[0]?.scheme).toBe('DPoP')
   })
 })

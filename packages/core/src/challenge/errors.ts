@@ -318,6 +318,17 @@ const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({})
  * Gives `error` the challenge context of the validator it leaves through, unless it has one
  * already (an error keeps the context of the first boundary it crossed). Internal.
  */
+/**
+ * Puts a `Bearer` error into the `DPoP` challenge when the request used the DPoP scheme (RFC 9449
+ * §7.1: the error goes in the challenge of the scheme the request used). Internal.
+ */
+export function inScheme<E>(error: E, scheme: AuthScheme): E {
+  if (error instanceof BearerGuardError && error.scheme !== scheme && scheme === 'DPoP') {
+    ;(error as { scheme: AuthScheme }).scheme = scheme
+  }
+  return error
+}
+
 export function withChallengeContext<E>(error: E, context: ChallengeContext): E {
   if (error instanceof BearerGuardError && error[CONTEXT] === undefined) error[CONTEXT] = context
   return error

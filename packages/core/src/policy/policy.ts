@@ -210,6 +210,7 @@ function refusal<C extends AccessTokenClaims>(
     new InsufficientScopeError(
       `The access token lacks a required scope; ${needs}${from}`,
       needed(p),
+      { scheme: schemeOf(auth) },
     ),
     challengeContextOf(auth) ?? {},
   )
@@ -225,12 +226,12 @@ function claimsRefusal<C extends AccessTokenClaims>(
       ? new InvalidTokenError(
           'ERR_TOKEN_CLAIM_INVALID',
           p.description ?? 'The access token is not accepted',
-          { cause },
+          { cause, scheme: schemeOf(auth) },
         )
       : new InsufficientScopeError(
           p.description ?? 'The access token does not grant access to this resource',
           needed(p),
-          { cause },
+          { cause, scheme: schemeOf(auth) },
         )
   return withChallengeContext(error, challengeContextOf(auth) ?? {})
 }
