@@ -40,6 +40,16 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
         },
       },
+      {
+        test: {
+          name: '@bearer-guard/redis',
+          root: 'packages/redis',
+          include: ['test/**/*.test.ts'],
+          // Each file starts its own redis-server; the failure tests wait for reconnections.
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
       // Its own config: decorators, and a longer timeout for the Jest recipe test.
       'packages/nestjs/vitest.config.ts',
       {

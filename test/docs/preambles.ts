@@ -92,6 +92,15 @@ export {}
 
   'packages/presets/README.md': `export {}`,
 
+  'packages/redis/README.md': `
+declare global {
+  // The verified claims of the token to revoke, and the application's logger.
+  const claims: { jti: string; exp: number; iss: string; sub: string }
+  const log: { warn(fields: Record<string, unknown>): void }
+}
+export {}
+`,
+
   'packages/testing/README.md': `
 import type { TestIssuer } from '@bearer-guard/testing'
 

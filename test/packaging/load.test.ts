@@ -70,6 +70,12 @@ const KNOWN_EXPORTS: Record<string, Record<string, ExportKind>> = {
     kubernetes: 'function',
     okta: 'function',
   },
+  '@bearer-guard/redis': {
+    createRedisStores: 'function',
+    RedisReplayStore: 'class',
+    RedisRevocationStore: 'class',
+    redisChannels: 'object',
+  },
 }
 
 /** Discovered synchronously so that each package gets its own named tests. */

@@ -1,0 +1,39 @@
+/**
+ * The Lua scripts of the revocation store: each runs atomically in Redis, so a write and its
+ * announcement, and a load of both lists with their version, are never seen half done.
+ * Needs Redis >= 6.2 (`ZADD GT`, `ZRANGE BYSCORE`).
+ */
+
+/**
+ * @internal Records one revocation, never shortening an earlier one of the same token or subject,
+ * drops expired entries, bounds the keys' lifetime, bumps the version and announces it.
+ *
+ * KEYS: the sorted set (tokens or subjects), the version counter.
+ * ARGV: hash, score (expiry or `before`, ms), prune below (ms), TTL (ms), channel, kind (`j`/`s`).
+ */
+export const WRITE = `
+local set, version = KEYS[1], KEYS[2]
+local member, score, prune, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+redis.call('ZADD', set, 'GT', score, member)
+redis.call('ZREMRANGEBYSCORE', set, '-inf', '(' .. prune)
+local kept = redis.call('ZSCORE', set, member)
+if redis.call('PTTL', set) < ttl then redis.call('PEXPIRE', set, ttl) end
+local v = redis.call('INCR', version)
+if redis.call('PTTL', version) < ttl then redis.call('PEXPIRE', version, ttl) end
+redis.call('PUBLISH', ARGV[5], ARGV[6] .. '|' .. v .. '|' .. member .. '|' .. kept)
+return v
+`
+
+/**
+ * @internal Reads the version and every live revocation, as one snapshot.
+ *
+ * KEYS: tokens, subjects, version. ARGV: now (ms), the oldest live subject `before` (ms).
+ * Returns `[version or nil, [hash, expiresAt, …], [hash, before, …]]`.
+ */
+export const LOAD = `
+return {
+  redis.call('GET', KEYS[3]),
+  redis.call('ZRANGE', KEYS[1], '(' .. ARGV[1], '+inf', 'BYSCORE', 'WITHSCORES'),
+  redis.call('ZRANGE', KEYS[2], '(' .. ARGV[2], '+inf', 'BYSCORE', 'WITHSCORES')
+}
+`

@@ -1,0 +1,133 @@
+/**
+ * The replay store on a real Redis: one claim per id across the fleet, TTLs bounded by the
+ * proof's lifetime, keys namespaced and hashed.
+ */
+import { createClient, type RedisClientType } from '@redis/client'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RedisReplayStore, createRedisStores } from '../src/index.js'
+import { startRedis, stopped, type RedisServer } from './support/redis-server.js'
+
+let redis: RedisServer
+let inspect: RedisClientType
+const open: { close(): Promise<void> }[] = []
+
+beforeAll(async () => {
+  redis = await startRedis()
+  inspect = createClient({ url: redis.url })
+  await inspect.connect()
+})
+afterAll(async () => {
+  await Promise.allSettled(open.map((store) => store.close()))
+  await stopped(inspect)
+  await stopped(redis)
+})
+
+async function replayStore(namespace: string, options: { maxTtl?: number } = {}) {
+  const store = new RedisReplayStore({ url: redis.url, namespace, ...options })
+  open.push(store)
+  await store.ready()
+  return store
+}
+
+async function keys(pattern: string): Promise<string[]> {
+  const found: string[] = []
+  for await (const batch of inspect.scanIterator({ MATCH: pattern, COUNT: 1000 })) {
+    found.push(...batch)
+  }
+  return found.sort()
+}
+
+describe('RedisReplayStore', () => {
+  it('accepts an id once: 200 concurrent claims from two instances, exactly one true', async () => {
+    const a = await replayStore('atomic')
+    const b = await replayStore('atomic')
+    const expiresAt = Date.now() + 60_000
+    for (let round = 0; round < 5; round++) {
+      const id = `dpop:jkt-${round}:jti-${round}`
+      const answers = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).claimOnce(id, expiresAt)),
+      )
+      expect(answers.filter(Boolean)).toHaveLength(1)
+    }
+  })
+
+  it('sets the TTL to the time left until expiresAt, at least 1 ms', async () => {
+    const store = await replayStore('ttl')
+    const now = Date.now()
+    expect(await store.claimOnce('dpop:k:long', now + 90_000)).toBe(true)
+    const [key] = await keys('ttl:replay:*')
+    const pttl = await inspect.pTTL(key!)
+    expect(pttl).toBeGreaterThan(85_000)
+    expect(pttl).toBeLessThanOrEqual(90_000)
+
+    // Already past: stored for 1 ms (a TTL is never zero or negative), so it answers once.
+    expect(await store.claimOnce('dpop:k:past', now - 5000)).toBe(true)
+  })
+
+  it('refuses (fails closed) an id that would have to live longer than maxTtl', async () => {
+    const store = await replayStore('bounded', { maxTtl: 120 })
+    await expect(store.claimOnce('dpop:k:j', Date.now() + 121_000)).rejects.toThrow(RangeError)
+    expect(await keys('bounded:*')).toEqual([])
+    expect(await store.claimOnce('dpop:k:j', Date.now() + 119_000)).toBe(true)
+  })
+
+  it('keeps namespaces apart, and no raw id in any key', async () => {
+    const blue = await replayStore('app:blue')
+    const green = await replayStore('app:green')
+    const id = 'dpop:NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs:e1j3V_bKic8-LAEB'
+    const expiresAt = Date.now() + 60_000
+    expect(await blue.claimOnce(id, expiresAt)).toBe(true)
+    expect(await green.claimOnce(id, expiresAt)).toBe(true)
+    expect(await blue.claimOnce(id, expiresAt)).toBe(false)
+    expect(await green.claimOnce(id, expiresAt)).toBe(false)
+
+    const all = await keys('app:*')
+    expect(all).toHaveLength(2)
+    for (const key of all) {
+      expect(key).toMatch(/^app:(blue|green):replay:[A-Za-z0-9_-]{43}$/)
+      expect(key).not.toContain('NzbLsXh8')
+      expect(key).not.toContain('e1j3V_bKic8')
+      expect(await inspect.get(key)).toBe('1')
+    }
+  })
+
+  it('checks its options once, at construction', () => {
+    const url = 'redis://127.0.0.1:1'
+    expect(() => new RedisReplayStore({ url, namespace: '' })).toThrow(TypeError)
+    expect(() => new RedisReplayStore({ url, namespace: 'a*b' })).toThrow(/namespace/)
+    expect(() => new RedisReplayStore({ url, namespace: 'a', maxTtl: 0 })).toThrow(/maxTtl/)
+    expect(() => new RedisReplayStore({ url, namespace: 'a', commandTimeout: -1 })).toThrow(
+      /commandTimeout/,
+    )
+    expect(() => new RedisReplayStore({ url: 'http://x', namespace: 'a' })).toThrow(/url/)
+    expect(
+      () =>
+        new RedisReplayStore({ url, namespace: 'a', maxTTL: 5 } as unknown as {
+          url: string
+          namespace: string
+        }),
+    ).toThrow(/unknown RedisReplayStore option 'maxTTL'/)
+    expect(() =>
+      createRedisStores({ url, namespace: 'a', revocation: { syncInterval: 10, maxStaleness: 5 } }),
+    ).toThrow(/maxStaleness/)
+    expect(() =>
+      createRedisStores({
+        url,
+        namespace: 'a',
+        replay: { maxTokenLifetime: 5 } as unknown as { maxTtl: number },
+      }),
+    ).toThrow(/unknown replay option/)
+  })
+
+  it('rejects claims after close, and a closed store does not close a client it was given', async () => {
+    const client = createClient({ url: redis.url })
+    client.on('error', () => undefined)
+    await client.connect()
+    const store = new RedisReplayStore({ client, namespace: 'given' })
+    expect(await store.claimOnce('dpop:k:1', Date.now() + 10_000)).toBe(true)
+    await store.close()
+    await expect(store.claimOnce('dpop:k:2', Date.now() + 10_000)).rejects.toThrow(/closed/)
+    expect(client.isReady).toBe(true)
+    await client.close()
+  })
+})
