@@ -13,6 +13,7 @@ import * as presets from '../src/index.js'
 import {
   auth0,
   cognito,
+  dex,
   entra,
   githubActions,
   google,
@@ -31,6 +32,7 @@ const calls: Record<string, () => readonly IssuerOptions[]> = {
   keycloak: () =>
     keycloak({ url: 'https://keycloak.example.com', realm: 'example', audience: 'orders-api' }),
   cognito: () => cognito({ userPoolId: 'eu-west-1_AbCdEfGhI', clientIds: ['client'] }),
+  dex: () => dex({ issuer: 'https://dex.example.com', audience: 'orders-api' }),
   google: () => google({ audience: 'https://orders.example.run.app', emails: 'any' }),
   githubActions: () =>
     githubActions({ audience: 'https://deploy.example.com', repositoryOwner: 'acme' }),
@@ -47,6 +49,7 @@ describe('every preset', () => {
       entra,
       keycloak,
       cognito,
+      dex,
       google,
       githubActions,
       kubernetes,
