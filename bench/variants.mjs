@@ -27,7 +27,7 @@ const GROUPS = {
       variant('fastify', 'bare', 'bare Fastify (the baseline)', true),
       variant('fastify', 'outbound-fetch', 'bare, after one outbound GET with fetch', true),
       variant('fastify', 'hook-empty', 'an empty callback onRequest hook on the route', true),
-      variant('fastify', 'core-hook', 'core verifyRequest (callback) + authorize in that hook'),
+      variant('fastify', 'core-hook', 'core verifyRequestCallback + authorize in that hook'),
       variant(
         'fastify',
         'core-hook-after-boot',
@@ -42,11 +42,7 @@ const GROUPS = {
     variants: [
       variant('express', 'bare', 'bare Express (the baseline)', true),
       variant('express', 'outbound-fetch', 'bare, after one outbound GET with fetch', true),
-      variant(
-        'express',
-        'core-verify',
-        'core verifyRequest (callback) + authorize, result dropped',
-      ),
+      variant('express', 'core-verify', 'core verifyRequestCallback + authorize, result dropped'),
       variant('express', 'core-verify-attach', 'the same, result set on req.auth'),
       variant(
         'express',

@@ -42,7 +42,10 @@ export const settings = Object.freeze({
     requests: number('BENCH_STAMPEDE_REQUESTS', 1000),
     repeats: number('BENCH_STAMPEDE_REPEATS', QUICK ? 1 : 3),
   },
-  memory: { tokens: number('BENCH_MEMORY_TOKENS', QUICK ? 200_000 : 1_000_000) },
+  memory: {
+    tokens: number('BENCH_MEMORY_TOKENS', QUICK ? 200_000 : 1_000_000),
+    tenants: number('BENCH_MEMORY_TENANTS', 10_000),
+  },
 })
 
 /** True when this phase should run (`BENCH_ONLY=micro,http` selects phases). */
@@ -58,13 +61,18 @@ export function phaseEnabled(name) {
  * measure the same code as "cache off" and are labelled "pending".
  */
 export const tokenCacheSupported = (() => {
-  try {
-    const entry = import.meta.resolve('@bearer-guard/core')
-    const options = readFileSync(fileURLToPath(new URL('./options.js', entry)), 'utf8')
-    return options.includes('tokenCache')
-  } catch {
-    return false
+  const entry = import.meta.resolve('@bearer-guard/core')
+  // Where the built core declares its option names: since core's stages, options/; before, one file.
+  for (const file of ['./options/validator-options.js', './options.js']) {
+    try {
+      if (readFileSync(fileURLToPath(new URL(file, entry)), 'utf8').includes('tokenCache')) {
+        return true
+      }
+    } catch {
+      // Not in this layout; try the next.
+    }
   }
+  return false
 })()
 
 /**

@@ -9,6 +9,7 @@
 import { Buffer } from 'node:buffer'
 import { constants, verify as cryptoVerify } from 'node:crypto'
 import { createAccessTokenValidator } from '@bearer-guard/core'
+import { verifyRequestCallback } from '@bearer-guard/core/adapter'
 import { createTestIssuer } from '@bearer-guard/testing'
 import { createVerifier } from 'fast-jwt'
 import { jwtVerify } from 'jose'
@@ -150,6 +151,83 @@ function candidates(alg, issuer, tokens) {
   ]
 }
 
+// ---------------------------------------------------------------------------------------------
+// One issuer against ten: the cost of a validator that accepts several issuers, per request.
+
+/** How many test issuers the multi-issuer rows use. */
+const ISSUERS = 10
+/** Tokens per pool: cached rows cycle through them (all hits once the first pass is done). */
+const ISSUER_POOL = 100
+
+/** Throws a refusal out of the callback, so a benchmark never counts one as a verification. */
+function expectVerified(error, auth) {
+  if (auth === undefined) throw error
+}
+
+/**
+ * A validator for `issuers` (test issuers), verifying requests the way the adapters do:
+ * `verifyRequestCallback` on the request's raw parts, synchronously once keys are loaded.
+ */
+async function requestVerifier(issuers, cache) {
+  const list = issuers.map((i) => i.issuer)
+  const validator = createAccessTokenValidator(
+    bearerGuardOptions(list.length === 1 ? list[0] : list, cache),
+  )
+  await validator.ready()
+  return (authorization) => {
+    verifyRequestCallback(
+      validator,
+      { method: 'GET', url: '/orders', headers: { authorization } },
+      expectVerified,
+    )
+  }
+}
+
+/**
+ * The multi-issuer candidates (RS256): a validator for 1 issuer against one for 10, with tokens of
+ * one issuer and with tokens spread over all 10, cache on (every request a hit) and off. Inputs
+ * are whole `Authorization` header values.
+ */
+async function issuerCandidates() {
+  const issuers = await Promise.all(
+    Array.from({ length: ISSUERS }, () =>
+      createTestIssuer({ algorithm: 'RS256', tokenLifetime: 3600 }),
+    ),
+  )
+  const header = async (issuer) => `Bearer ${await issuer.mint({ scope: 'orders:read' })}`
+  const [first] = issuers
+  const one = await Promise.all(Array.from({ length: ISSUER_POOL }, () => header(first)))
+  const spread = await Promise.all(
+    Array.from({ length: ISSUER_POOL }, (_, i) => header(issuers[i % ISSUERS])),
+  )
+  const rows = []
+  for (const cache of ['on', 'off']) {
+    const suffix = cache === 'on' ? 'hit' : 'off'
+    const when = cache === 'on' ? 'cache on, cached tokens' : 'cache off'
+    rows.push(
+      {
+        id: `issuers-1-${suffix}`,
+        label: `1 issuer, ${when}`,
+        make: () => requestVerifier([first], cache),
+        tokens: one,
+      },
+      {
+        id: `issuers-10-one-${suffix}`,
+        label: `10 issuers, tokens of one, ${when}`,
+        make: () => requestVerifier(issuers, cache),
+        tokens: one,
+      },
+      {
+        id: `issuers-10-spread-${suffix}`,
+        label: `10 issuers, tokens of all 10, ${when}`,
+        make: () => requestVerifier(issuers, cache),
+        tokens: spread,
+      },
+    )
+  }
+  return { issuers, rows: rows.map((row) => ({ ...row, alg: 'RS256', group: 'issuers' })) }
+}
+
 /** Runs passes over the candidate's tokens for about ROUND_MS; returns verifications per second. */
 async function round(candidate) {
   let ops = 0
@@ -188,21 +266,31 @@ async function main() {
       all.push({ ...candidate, alg, issuer, samples: [] })
     }
   }
+  const multi = await issuerCandidates()
+  for (const candidate of multi.rows) {
+    // Every token verified once: the cached rows' first measured pass is all hits.
+    const verify = await candidate.make()
+    for (const token of candidate.tokens) verify(token)
+    all.push({ ...candidate, verify, samples: [] })
+  }
   // Warm-up: one short round of everything, discarded.
   for (const candidate of all) await round({ ...candidate, verify: undefined })
   for (let r = 0; r < ROUNDS; r++) {
     for (const candidate of all) candidate.samples.push(await round(candidate))
   }
-  const results = all.map(({ id, label, alg, samples }) => ({
+  const results = all.map(({ id, label, alg, group, samples }) => ({
     id,
     label,
     alg,
+    ...(group === undefined ? {} : { group }),
     opsPerSecond: median(samples),
     samples,
   }))
   await Promise.all(all.filter((c) => c.id === 'crypto').map((c) => c.issuer.close()))
+  await Promise.all(multi.issuers.map((issuer) => issuer.close()))
   return {
     pool: POOL,
+    issuerPool: ISSUER_POOL,
     rounds: ROUNDS,
     roundMs: ROUND_MS,
     seconds: (Date.now() - started) / 1000,

@@ -1,6 +1,7 @@
 // Express variants for bench/variants.mjs: where does the time between bare Express and
 // @bearer-guard/express go? VARIANT picks one (see GROUPS in variants.mjs).
 import { authorize, createAccessTokenValidator, definePolicy } from '@bearer-guard/core'
+import { verifyRequestCallback } from '@bearer-guard/core/adapter'
 import { bearerGuard, requireScopes } from '@bearer-guard/express'
 import express from 'express'
 import { ORDERS, SCOPE, guardOptions, ready } from '../shared.mjs'
@@ -17,7 +18,16 @@ if (variant === 'core-verify' || variant === 'core-verify-attach') {
   const attach = variant === 'core-verify-attach'
   const policy = definePolicy({ allOf: [SCOPE] })
   handlers.push((req, res, next) => {
-    validator.verifyRequest({ authorization: req.headers.authorization }, (error, auth) => {
+    // The request's raw parts, as the adapter hands them to core.
+    const request = {
+      method: req.method,
+      url: req.originalUrl,
+      headers: req.headers,
+      query: req.query,
+      body: req.body,
+      socket: req.socket,
+    }
+    verifyRequestCallback(validator, request, (error, auth) => {
       try {
         if (auth === undefined) throw error
         authorize(auth, policy)

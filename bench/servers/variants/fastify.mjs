@@ -1,6 +1,7 @@
 // Fastify variants for bench/variants.mjs: where does the time between bare Fastify and
 // @bearer-guard/fastify go? VARIANT picks one (see GROUPS in variants.mjs).
 import { authorize, createAccessTokenValidator, definePolicy } from '@bearer-guard/core'
+import { verifyRequestCallback } from '@bearer-guard/core/adapter'
 import { bearerGuard } from '@bearer-guard/fastify'
 import Fastify from 'fastify'
 import { ORDERS, SCOPE, guardOptions, ready } from '../shared.mjs'
@@ -24,15 +25,21 @@ if (variant.startsWith('core-hook')) {
   app.decorateRequest('auth', null)
   if (variant === 'core-hook-after-boot') await app.after()
   route.onRequest = (request, _reply, done) => {
-    validator.verifyRequest(
-      { authorization: request.headers.authorization, query: request.query },
-      (error, auth) => {
-        if (auth === undefined) return done(error)
-        request.auth = auth
-        authorize(auth, policy)
-        done()
-      },
-    )
+    // The request's raw parts, as the plugin hands them to core.
+    const raw = {
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      query: request.query,
+      body: request.body,
+      socket: request.raw.socket,
+    }
+    verifyRequestCallback(validator, raw, (error, auth) => {
+      if (auth === undefined) return done(error)
+      request.auth = auth
+      authorize(auth, policy)
+      done()
+    })
   }
 }
 if (variant === 'plugin-in-memory-keys' || variant === 'plugin') {

@@ -14,8 +14,13 @@ export interface CacheEntry extends ValidityWindow {
 
 /**
  * Verified tokens, keyed by a SHA-256 of the token (the raw token is never a key), bounded by
- * entry count. Only successes are stored. An entry lives no longer than its token's `exp`, and
- * the caller re-checks the time claims and the key on every hit.
+ * entry count. Only successes are stored, and only while their window is open.
+ *
+ * Expiry is the caller's: it checks the entry's time window (with the validator's clock) and its
+ * key on every hit and deletes an entry that fails either. The LRU keeps no TTL of its own, which
+ * would repeat that check per `get` against another clock, and re-arm a timer every millisecond
+ * under load. An expired entry nobody asks for again stays until the LRU evicts it: memory is
+ * bounded by the entry count either way.
  */
 export class TokenCache {
   readonly #lru: LRUCache<string, CacheEntry>
@@ -34,10 +39,7 @@ export class TokenCache {
     return this.#lru.get(id)
   }
 
-  /**
-   * Stores a verified result until `ttlMs` from now (the token's remaining lifetime plus the
-   * clock tolerance), so memory is bounded by count and entries do not outlive their tokens.
-   */
+  /** Stores a verified result, unless its window has already closed at `now`. */
   set(
     id: string,
     result: VerifiedAccessToken,
@@ -46,10 +48,9 @@ export class TokenCache {
     window: ValidityWindow,
     now: number,
   ): void {
-    const ttl = Math.ceil(window.before - now)
-    if (ttl > 0) {
+    if (now < window.before) {
       const { from, before, until } = window
-      this.#lru.set(id, { result, key, keys, from, before, until }, { ttl })
+      this.#lru.set(id, { result, key, keys, from, before, until })
     }
   }
 
