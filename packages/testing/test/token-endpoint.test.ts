@@ -1,11 +1,25 @@
-import { createAccessTokenValidator } from '@bearer-guard/core'
-import { decodeJwt, decodeProtectedHeader } from 'jose'
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestIssuer } from '../src/index.js'
 import type { TestIssuer } from '../src/index.js'
 import { basic, basicRealm, formEncode, requestToken } from './token-helpers.js'
 
 const API = 'https://api.example.com'
+
+/**
+ * Verifies an issued token as a resource server would, with jose against the issuer's JWKS over
+ * loopback (not @bearer-guard/core: core dev-depends on this package, and the build order must not
+ * go in a circle; core's own tests verify the issuer's tokens).
+ */
+async function verified(issuer: TestIssuer, token: string, audience: string) {
+  const keys = createRemoteJWKSet(new URL(issuer.jwksUri))
+  const { payload, protectedHeader } = await jwtVerify(token, keys, {
+    issuer: issuer.issuer,
+    audience,
+    typ: 'at+jwt',
+  })
+  return { claims: payload, header: protectedHeader }
+}
 const ORDERS = 'https://orders.example.com'
 const BILLING = 'https://billing.example.com/v1'
 // Every character RFC 6749 §2.3.1 makes a client form-encode before base64: ':', '+', ' ', '%'.
@@ -27,7 +41,7 @@ beforeAll(async () => {
 afterAll(() => issuer.close())
 
 describe('RFC 6749 §4.4 client credentials grant, §5.1 successful response', () => {
-  it('client_secret_basic: issues a Bearer token that @bearer-guard/core verifies (RFC 9068)', async () => {
+  it('client_secret_basic: issues a Bearer token that verifies against the issuer JWKS (RFC 9068)', async () => {
     issuer.resetCounts()
     const answer = await requestToken(
       issuer,
@@ -41,22 +55,17 @@ describe('RFC 6749 §4.4 client credentials grant, §5.1 successful response', (
       expires_in: 300,
       scope: 'orders:read',
     })
-    const validator = createAccessTokenValidator({
-      issuer: issuer.issuer,
-      audience: API,
-      strict: true,
-    })
-    const auth = await validator.verifyRequest({
-      headers: { authorization: `Bearer ${answer.body.access_token as string}` },
-    })
+    const auth = await verified(issuer, answer.body.access_token as string, API)
     expect(auth.header).toMatchObject({ alg: 'ES256', kid: issuer.activeKey.kid, typ: 'at+jwt' })
     // RFC 9068 §2.2: with no resource owner, `sub` is the client.
     expect(auth.claims).toMatchObject({
       sub: 'orders-service',
       client_id: 'orders-service',
       aud: API,
+      scope: 'orders:read',
     })
-    expect([...auth.scopes]).toEqual(['orders:read'])
+    // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat and jti are all present.
+    for (const claim of ['iss', 'exp', 'iat', 'jti']) expect(auth.claims).toHaveProperty(claim)
     expect(issuer.requests).toMatchObject({ token: 1, other: 0 })
   })
 
@@ -253,13 +262,9 @@ describe('RFC 8707 §2 resource parameter', () => {
   it('one resource becomes a string aud, verified by a validator for that resource', async () => {
     const answer = await requestToken(issuer, { ...grant, resource: ORDERS }, reporting)
     expect(answer.status).toBe(200)
-    const validator = createAccessTokenValidator({ issuer: issuer.issuer, audience: ORDERS })
-    const { claims } = await validator.verify(answer.body.access_token as string)
+    const { claims } = await verified(issuer, answer.body.access_token as string, ORDERS)
     expect(claims.aud).toBe(ORDERS)
-    const forApi = createAccessTokenValidator({ issuer: issuer.issuer, audience: API })
-    await expect(forApi.verify(answer.body.access_token as string)).rejects.toMatchObject({
-      status: 401,
-    })
+    await expect(verified(issuer, answer.body.access_token as string, API)).rejects.toThrow()
   })
 
   it('a repeated resource gives an array aud', async () => {
