@@ -14,7 +14,10 @@
 //
 // Needs valgrind (`apt-get install valgrind`). Not part of `npm run bench`: a group takes 5 to 20
 // minutes. BENCH_INSTR_N1, BENCH_INSTR_N2 (default 2,000 and 7,000 requests; for core 20,000 and
-// 60,000 calls) and BENCH_INSTR_REPEATS (1) apply.
+// 60,000 calls), BENCH_INSTR_REPEATS (1) and BENCH_INSTR_NODE_FLAGS apply. Server processes running
+// the same code differ, by a few percent for Express and by up to 15 % for Fastify (how V8
+// compiles them, when it collects garbage): compare versions over several repeats
+// (BENCH_INSTR_REPEATS=3) and look at every figure, not only the mean.
 //
 // Caveats: valgrind's CPU has no SHA extensions, so OpenSSL's SHA-256 (the token cache's key)
 // runs in software here, ~22,000 instructions for a 750-character token where SHA-NI needs about
@@ -32,6 +35,8 @@ const HERE = fileURLToPath(new URL('.', import.meta.url))
 const env = process.env
 const REPEATS = Number(env.BENCH_INSTR_REPEATS ?? 1)
 const TOKENS = Number(env.BENCH_INSTR_TOKENS ?? 1000)
+/** Extra Node.js flags for the measured process, e.g. `--no-memory-reducer`. */
+const NODE_FLAGS = (env.BENCH_INSTR_NODE_FLAGS ?? '').split(' ').filter(Boolean)
 const CONNECTIONS = 4
 
 const server = (file, id, label) => ({ id, label, script: `${HERE}servers/variants/${file}.mjs` })
@@ -120,6 +125,7 @@ function count(variant, context, requests) {
       '--smc-check=all-non-file',
       '--callgrind-out-file=/dev/null',
       process.execPath,
+      ...NODE_FLAGS,
       variant.script,
     ]
     const child = spawn('valgrind', args, {
