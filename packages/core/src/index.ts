@@ -40,7 +40,7 @@ export type {
   RevocationQuery,
   RevocationStore,
 } from './stores/revocation.js'
-export type { ScopeClaim } from './claims/scopes.js'
+export type { ScopeClaim, ScopeHierarchy } from './claims/scopes.js'
 export type { StaticKeys } from './keys/static.js'
 export { channels } from './diagnostics.js'
 export type {

@@ -1,4 +1,5 @@
 import type { ChallengeContext } from './challenge/www-authenticate.js'
+import type { ScopeInfo } from './claims/scopes.js'
 import type { AccessTokenClaims, AccessTokenHeader, VerifiedAccessToken } from './types.js'
 
 /**
@@ -8,7 +9,7 @@ import type { AccessTokenClaims, AccessTokenHeader, VerifiedAccessToken } from '
  */
 class VerifiedToken implements VerifiedAccessToken {
   readonly #context: ChallengeContext
-  readonly #scopeSources: string | undefined
+  readonly #scopeInfo: ScopeInfo | undefined
   readonly #clock: () => number
   constructor(
     readonly claims: AccessTokenClaims,
@@ -16,11 +17,11 @@ class VerifiedToken implements VerifiedAccessToken {
     readonly scopes: ReadonlySet<string>,
     readonly token: string,
     context: ChallengeContext,
-    scopeSources: string | undefined,
+    scopeInfo: ScopeInfo | undefined,
     clock: () => number,
   ) {
     this.#context = context
-    this.#scopeSources = scopeSources
+    this.#scopeInfo = scopeInfo
     this.#clock = clock
   }
 
@@ -32,8 +33,8 @@ class VerifiedToken implements VerifiedAccessToken {
     return #context in value ? value.#context : undefined
   }
 
-  static scopeSourcesOf(value: object): string | undefined {
-    return #scopeSources in value ? value.#scopeSources : undefined
+  static scopeInfoOf(value: object): ScopeInfo | undefined {
+    return #scopeInfo in value ? value.#scopeInfo : undefined
   }
 }
 
@@ -44,11 +45,11 @@ export function createResult(
   scopes: ReadonlySet<string>,
   token: string,
   context: ChallengeContext,
-  scopeSources?: string,
+  scopeInfo?: ScopeInfo,
   clock: () => number = Date.now,
 ): VerifiedAccessToken {
   return Object.freeze(
-    new VerifiedToken(claims, header, scopes, token, context, scopeSources, clock),
+    new VerifiedToken(claims, header, scopes, token, context, scopeInfo, clock),
   )
 }
 
@@ -58,11 +59,12 @@ export function challengeContextOf(auth: object): ChallengeContext | undefined {
 }
 
 /**
- * Where the validator read granted scopes, when not the default `scope`/`scp`: named in 403
- * descriptions so a Keycloak user sees that roles came from `realm_access.roles`.
+ * Where the validator read granted scopes (when not the default `scope`/`scp`: named in 403
+ * descriptions so a Keycloak user sees that roles came from `realm_access.roles`), and its scope
+ * hierarchy (403 descriptions name the broader scopes that would also do).
  */
-export function scopeSourcesOf(auth: object): string | undefined {
-  return VerifiedToken.scopeSourcesOf(auth)
+export function scopeInfoOf(auth: object): ScopeInfo | undefined {
+  return VerifiedToken.scopeInfoOf(auth)
 }
 
 /** The clock of the validator that produced `auth` (policies compare `auth_time` with it). */

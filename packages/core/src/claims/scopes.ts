@@ -28,6 +28,85 @@ export function claimAt(payload: Record<string, unknown>, path: readonly string[
   return value
 }
 
+/**
+ * Scopes that include other scopes, as data: each key, when granted, also grants the scopes it
+ * lists, and transitively what those list (`{ admin: ['orders:*'], 'orders:*': ['orders:read',
+ * 'orders:write'] }`: a token with `admin` satisfies a route that needs `orders:read`). Names are
+ * plain scope tokens (RFC 6749 §3.3): `orders:*` is a name like any other, not a pattern, so what a
+ * scope grants is always written out and can be audited. Cycles are allowed (the scopes in a cycle
+ * are equivalent).
+ */
+export type ScopeHierarchy = Readonly<Record<string, readonly string[]>>
+
+/** A scope hierarchy, closed transitively once at start-up. */
+export interface ResolvedScopeHierarchy {
+  /** For each scope with children: every scope it grants, itself excluded. */
+  readonly grants: ReadonlyMap<string, readonly string[]>
+  /** For each granted-by-another scope: every scope that grants it, sorted, itself excluded. */
+  readonly grantedBy: ReadonlyMap<string, readonly string[]>
+}
+
+/** What a verified result knows about where its scopes came from, for 403 descriptions. */
+export interface ScopeInfo {
+  /** The scope claims, joined, when not the default `scope, scp`. */
+  readonly sources: string | undefined
+  readonly hierarchy: ResolvedScopeHierarchy | undefined
+}
+
+/** RFC 6749 §3.3 `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
+
+/**
+ * Checks the `scopeHierarchy` option once and closes it transitively. `undefined` for none (or an
+ * empty one): then reading scopes costs nothing more.
+ */
+export function resolveScopeHierarchy(value: unknown): ResolvedScopeHierarchy | undefined {
+  if (value === undefined) return undefined
+  const invalid = (why: string): TypeError => new TypeError(`bearer-guard: "scopeHierarchy" ${why}`)
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw invalid('must be an object mapping a scope to the scopes it grants')
+  }
+  const direct = new Map<string, readonly string[]>()
+  for (const [parent, children] of Object.entries(value as Record<string, unknown>)) {
+    if (!SCOPE_TOKEN.test(parent)) {
+      throw invalid(
+        `has a key that is not a scope token (RFC 6749 §3.3): ${JSON.stringify(parent)}`,
+      )
+    }
+    if (
+      !Array.isArray(children) ||
+      children.length === 0 ||
+      children.some((c) => typeof c !== 'string' || !SCOPE_TOKEN.test(c))
+    ) {
+      throw invalid(
+        `'${parent}' must list the scopes it grants: a non-empty array of scope tokens (RFC 6749 §3.3)`,
+      )
+    }
+    direct.set(parent, children as string[])
+  }
+  if (direct.size === 0) return undefined
+  const grants = new Map<string, readonly string[]>()
+  const grantedBy = new Map<string, string[]>()
+  for (const parent of direct.keys()) {
+    const reached = new Set<string>()
+    const pending = [...(direct.get(parent) ?? [])]
+    for (let scope = pending.pop(); scope !== undefined; scope = pending.pop()) {
+      if (reached.has(scope)) continue
+      reached.add(scope)
+      pending.push(...(direct.get(scope) ?? []))
+    }
+    reached.delete(parent)
+    grants.set(parent, Object.freeze([...reached]))
+    for (const child of reached) {
+      const list = grantedBy.get(child)
+      if (list === undefined) grantedBy.set(child, [parent])
+      else list.push(parent)
+    }
+  }
+  for (const list of grantedBy.values()) Object.freeze(list.sort())
+  return Object.freeze({ grants, grantedBy })
+}
+
 /** Checks the `scopeClaims` option once. */
 export function resolveScopeClaims(list: readonly ScopeClaim[]): readonly ResolvedScopeClaim[] {
   return Object.freeze(
@@ -52,6 +131,7 @@ export function resolveScopeClaims(list: readonly ScopeClaim[]): readonly Resolv
 export function readScopes(
   payload: Record<string, unknown>,
   claims: readonly ResolvedScopeClaim[],
+  hierarchy?: ResolvedScopeHierarchy,
 ): ReadonlySet<string> {
   const scopes = new Set<string>()
   for (const claim of claims) {
@@ -67,6 +147,14 @@ export function readScopes(
         'ERR_TOKEN_CLAIM_INVALID',
         `The '${claim.name}' claim is neither a string nor an array of strings`,
       )
+    }
+  }
+  if (hierarchy !== undefined) {
+    // The granted set includes what granted scopes grant: every policy and `auth.scopes.has()`
+    // then honour the hierarchy, at the cost of a few set insertions per verification (cached).
+    for (const scope of [...scopes]) {
+      const granted = hierarchy.grants.get(scope)
+      if (granted !== undefined) for (const child of granted) scopes.add(child)
     }
   }
   return scopes

@@ -2,7 +2,12 @@ import { createSecretKey, type KeyObject } from 'node:crypto'
 import type { ChallengeContext } from '../challenge/www-authenticate.js'
 import { issuerMatch, TENANT_PLACEHOLDER, type IssuerMatch } from '../claims/issuer.js'
 import type { AudienceRule, ClaimRules, ClaimValue } from '../claims/rules.js'
-import { resolveScopeClaims, type ResolvedScopeClaim } from '../claims/scopes.js'
+import {
+  resolveScopeClaims,
+  resolveScopeHierarchy,
+  type ResolvedScopeClaim,
+  type ResolvedScopeHierarchy,
+} from '../claims/scopes.js'
 import type { TimeRules } from '../claims/time.js'
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isSupportedAlgorithm } from '../jws/algorithms.js'
 import { StaticKeySource } from '../keys/static.js'
@@ -40,6 +45,7 @@ export interface IssuerSpec {
   readonly claims: ClaimRules
   readonly time: TimeRules
   readonly scopeClaims: readonly ResolvedScopeClaim[]
+  readonly scopeHierarchy: ResolvedScopeHierarchy | undefined
   readonly keys: KeySpec
 }
 
@@ -258,6 +264,7 @@ export function resolveValidatorOptions(
           string | readonly string[]
         )[],
       ),
+      scopeHierarchy: resolveScopeHierarchy(given.scopeHierarchy ?? top.scopeHierarchy),
       keys: keySpec,
     })
   }

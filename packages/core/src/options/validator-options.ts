@@ -1,5 +1,5 @@
 import type { ClaimValue } from '../claims/rules.js'
-import type { ScopeClaim } from '../claims/scopes.js'
+import type { ScopeClaim, ScopeHierarchy } from '../claims/scopes.js'
 import type { StaticKeys } from '../keys/static.js'
 import type { ReplayStore } from '../stores/replay.js'
 import type { RevocationStore } from '../stores/revocation.js'
@@ -32,6 +32,13 @@ export interface IssuerRuleOptions {
    * nested claim (`['realm_access', 'roles']`: Keycloak). Default: `['scope', 'scp']`.
    */
   readonly scopeClaims?: readonly ScopeClaim[]
+  /**
+   * Scopes that include others, as data: `{ admin: ['orders:*', 'reports:read'], 'orders:*':
+   * ['orders:read', 'orders:write'] }`. A granted key also grants what it lists, transitively, so
+   * every policy and `auth.scopes` honour it, and a 403 names the broader scopes that would also
+   * do. Names are exact scope tokens, not patterns. Default: none (a scope grants only itself).
+   */
+  readonly scopeHierarchy?: ScopeHierarchy
   /**
    * Claims that must be present (own members of the payload, not `null`) in every token, beyond
    * `iss`, `aud` and `exp`. Default: none.
@@ -321,6 +328,7 @@ const OPTION_NAMES: Readonly<Record<keyof AccessTokenValidatorOptions, true>> = 
   audience: true,
   algorithms: true,
   scopeClaims: true,
+  scopeHierarchy: true,
   requiredClaims: true,
   requiredClaimValues: true,
   allowNonce: true,
@@ -365,6 +373,7 @@ const ISSUER_OPTION_NAMES_RECORD: Readonly<Record<keyof IssuerOptions, true>> = 
   audience: true,
   algorithms: true,
   scopeClaims: true,
+  scopeHierarchy: true,
   requiredClaims: true,
   requiredClaimValues: true,
   allowNonce: true,

@@ -4,7 +4,8 @@ import {
   InvalidTokenError,
   withChallengeContext,
 } from '../challenge/errors.js'
-import { challengeContextOf, clockOf, scopeSourcesOf } from '../result.js'
+import { challengeContextOf, clockOf, scopeInfoOf } from '../result.js'
+import type { ResolvedScopeHierarchy } from '../claims/scopes.js'
 import type { AccessTokenClaims, VerifiedAccessToken } from '../types.js'
 
 /**
@@ -204,11 +205,11 @@ function refusal<C extends AccessTokenClaims>(
   p: AccessPolicy<C>,
   needs: string,
 ): InsufficientScopeError {
-  const sources = scopeSourcesOf(auth)
-  const from = sources === undefined ? '' : ` (granted scopes are read from ${sources})`
+  const info = scopeInfoOf(auth)
+  const from = info?.sources === undefined ? '' : ` (granted scopes are read from ${info.sources})`
   return withChallengeContext(
     new InsufficientScopeError(
-      `The access token lacks a required scope; ${needs}${from}`,
+      `The access token lacks a required scope; ${needs}${broader(info?.hierarchy, p)}${from}`,
       needed(p),
       { scheme: schemeOf(auth) },
     ),
@@ -234,6 +235,23 @@ function claimsRefusal<C extends AccessTokenClaims>(
           { cause, scheme: schemeOf(auth) },
         )
   return withChallengeContext(error, challengeContextOf(auth) ?? {})
+}
+
+/**
+ * With a scope hierarchy, the 403 says which broader scopes would also do: RFC 6750 §3's `scope`
+ * attribute lists what the route needs, the description what else grants it.
+ */
+function broader(
+  hierarchy: ResolvedScopeHierarchy | undefined,
+  p: { readonly allOf?: readonly string[]; readonly anyOf?: readonly string[] },
+): string {
+  if (hierarchy === undefined) return ''
+  const parts: string[] = []
+  for (const scope of needed(p)) {
+    const by = hierarchy.grantedBy.get(scope)
+    if (by !== undefined) parts.push(`${scope} is also granted by ${by.join(' or ')}`)
+  }
+  return parts.length === 0 ? '' : ` (${parts.join('; ')})`
 }
 
 function needed(p: {

@@ -3,7 +3,12 @@ import { InvalidTokenError } from '../challenge/errors.js'
 import type { ChallengeContext } from '../challenge/www-authenticate.js'
 import { TENANT_PLACEHOLDER, type IssuerMatch } from '../claims/issuer.js'
 import { checkClaims, type ClaimRules } from '../claims/rules.js'
-import { readScopes, type ResolvedScopeClaim } from '../claims/scopes.js'
+import {
+  readScopes,
+  type ResolvedScopeClaim,
+  type ResolvedScopeHierarchy,
+  type ScopeInfo,
+} from '../claims/scopes.js'
 import { checkWithin, validityWindow, type TimeRules, type ValidityWindow } from '../claims/time.js'
 import { verifySignature, type AlgorithmSpec } from '../jws/algorithms.js'
 import type { DecodedJws } from '../jws/decode.js'
@@ -21,6 +26,7 @@ export interface JwtIssuerSettings {
   readonly claims: ClaimRules
   readonly time: TimeRules
   readonly scopeClaims: readonly ResolvedScopeClaim[]
+  readonly scopeHierarchy: ResolvedScopeHierarchy | undefined
   readonly clock: () => number
   readonly context: ChallengeContext
 }
@@ -41,12 +47,15 @@ export interface Verified {
 export class JwtVerifier {
   readonly #s: JwtIssuerSettings
 
-  readonly #scopeSources: string | undefined
+  readonly #scopeInfo: ScopeInfo | undefined
 
   constructor(settings: JwtIssuerSettings) {
     this.#s = settings
     const names = settings.scopeClaims.map((c) => c.name).join(', ')
-    this.#scopeSources = names === 'scope, scp' ? undefined : names
+    const sources = names === 'scope, scp' ? undefined : names
+    const hierarchy = settings.scopeHierarchy
+    this.#scopeInfo =
+      sources === undefined && hierarchy === undefined ? undefined : { sources, hierarchy }
   }
 
   /** The issuer as configured (a template for multi-tenant issuers). */
@@ -111,14 +120,14 @@ export class JwtVerifier {
         'The access token was signed by a key of another issuer',
       )
     }
-    const scopes = readScopes(payload, s.scopeClaims)
+    const scopes = readScopes(payload, s.scopeClaims, s.scopeHierarchy)
     const result = createResult(
       Object.freeze(payload) as AccessTokenClaims,
       Object.freeze(jws.header) as AccessTokenHeader,
       scopes,
       token,
       s.context,
-      this.#scopeSources,
+      this.#scopeInfo,
       s.clock,
     )
     return { result, key: signer, keys: s.keys, window }
