@@ -15,6 +15,7 @@ import {
   rememberErrorMode,
   type ErrorMode,
 } from './refusal.js'
+import { setAuth } from './request-auth.js'
 import type {
   BearerGuardHandler,
   BearerGuardMiddleware,
@@ -112,7 +113,7 @@ export function bearerGuard(options: BearerGuardOptions): BearerGuardHandler {
         refuse(error, mode, res, next)
         return
       }
-      req.auth = auth
+      setAuth(req, auth)
       setResponseHeaders(res, request)
       rememberErrorMode(req, mode)
       next()
@@ -134,7 +135,7 @@ export function bearerGuard(options: BearerGuardOptions): BearerGuardHandler {
           return
         }
         if (auth !== undefined) {
-          req.auth = auth
+          setAuth(req, auth)
           setResponseHeaders(res, request)
         } else rememberAnonymous(req, validator.realm)
         rememberErrorMode(req, mode)
