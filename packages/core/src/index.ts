@@ -41,6 +41,7 @@ export type {
   RevocationStore,
 } from './stores/revocation.js'
 export type { ScopeClaim, ScopeHierarchy } from './claims/scopes.js'
+export type { KeyRefetchCoordinator } from './keys/coordinator.js'
 export type { StaticKeys } from './keys/static.js'
 export { channels } from './diagnostics.js'
 export type {

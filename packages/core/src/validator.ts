@@ -126,6 +126,7 @@ export function createAccessTokenValidator(
       defaultAge: Math.min(r.defaultAge, r.maxAge),
       staleIfError: r.staleIfError,
       unknownKeyCooldown: r.unknownKeyCooldown,
+      coordinator: r.coordinator,
       retryAfter: r.retryAfter,
       clock,
       onFailure: reportFailure,

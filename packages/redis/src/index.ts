@@ -23,9 +23,11 @@ export { createRedisStores } from './stores.js'
 export type { RedisStores } from './stores.js'
 export { RedisReplayStore } from './replay-store.js'
 export { RedisRevocationStore } from './revocation-store.js'
+export { RedisKeyRefetchCoordinator } from './key-refetch.js'
 export type { NodeRedisClient } from './connection.js'
 export type {
   RedisConnectionOptions,
+  RedisKeyRefetchOptions,
   RedisReplaySettings,
   RedisReplayStoreOptions,
   RedisRevocationSettings,

@@ -37,6 +37,8 @@ export function subjectDigest(iss: string, sub: string): string {
 
 /** @internal The keys and channel of one namespace. */
 export interface Keys {
+  /** The namespace, the first part of every key. */
+  readonly prefix: string
   /** The key of a claimed replay id. */
   replay(id: string): string
   /** Sorted set of revoked `jti` hashes, scored by the token's expiry (ms since the epoch). */
@@ -52,6 +54,7 @@ export interface Keys {
 /** @internal */
 export function keysOf(namespace: string): Keys {
   return {
+    prefix: namespace,
     replay: (id) => `${namespace}:replay:${digest(id)}`,
     revokedTokens: `${namespace}:rev:jti`,
     revokedSubjects: `${namespace}:rev:sub`,

@@ -84,6 +84,9 @@ export type RedisReplayStoreOptions = RedisConnectionOptions &
   RedisStoreBaseOptions &
   RedisReplaySettings
 
+/** Options of {@link RedisKeyRefetchCoordinator}: the connection and the base options only. */
+export type RedisKeyRefetchOptions = RedisConnectionOptions & RedisStoreBaseOptions
+
 /** Options of {@link RedisRevocationStore}. */
 export type RedisRevocationStoreOptions = RedisConnectionOptions &
   RedisStoreBaseOptions &

@@ -37,3 +37,17 @@ return {
   redis.call('ZRANGE', KEYS[2], '(' .. ARGV[2], '+inf', 'BYSCORE', 'WITHSCORES')
 }
 `
+
+/**
+ * @internal Claims an issuer's unknown-kid refetch for the fleet: sets the claim if nobody holds
+ * it, and then forgets what the previous winner published, atomically.
+ *
+ * KEYS: the claim, the published kids. ARGV: TTL (ms). Returns 1 when this call won, else 0.
+ */
+export const CLAIM_REFETCH = `
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+return 0
+`

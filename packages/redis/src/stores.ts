@@ -1,5 +1,5 @@
 /**
- * Both stores of a deployment over one Redis client: the usual way to use this package.
+ * Every store of a deployment over one Redis client: the usual way to use this package.
  */
 import { closeClient, openClient } from './connection.js'
 import {
@@ -10,6 +10,7 @@ import {
   resolveBase,
   type RedisStoresOptions,
 } from './options.js'
+import { RedisKeyRefetchCoordinator } from './key-refetch.js'
 import { RedisReplayStore } from './replay-store.js'
 import { RedisRevocationStore } from './revocation-store.js'
 
@@ -19,18 +20,20 @@ export interface RedisStores {
   readonly replay: RedisReplayStore
   /** For `revocation`. */
   readonly revocation: RedisRevocationStore
+  /** For `keyRefetchCoordinator`: one unknown-`kid` refetch per cooldown for the whole fleet. */
+  readonly keyRefetch: RedisKeyRefetchCoordinator
   /**
    * Resolves once connected and the revocations in Redis are loaded (see
    * {@link RedisReplayStore.ready}, {@link RedisRevocationStore.ready}): await it before serving.
    */
   ready(): Promise<void>
-  /** Closes both stores, and the client if it was made from `url`. */
+  /** Closes every store, and the client if it was made from `url`. */
   close(): Promise<void>
 }
 
 /**
- * Creates the replay store and the revocation store of one deployment, sharing one Redis client
- * (plus the revocation store's pub/sub connection).
+ * Creates the replay store, the revocation store and the key refetch coordinator of one
+ * deployment, sharing one Redis client (plus the revocation store's pub/sub connection).
  *
  * @throws `TypeError` for a missing or invalid option, or an unknown one.
  *
@@ -46,6 +49,7 @@ export interface RedisStores {
  *   audience: 'https://api.example.com',
  *   dpop: { origin: 'https://api.example.com', replayStore: stores.replay },
  *   revocation: stores.revocation,
+ *   keyRefetchCoordinator: stores.keyRefetch,
  * })
  * process.on('SIGTERM', () => void stores.close())
  * ```
@@ -63,14 +67,17 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
     const replayStore = new RedisReplayStore({ ...common, ...replay, client })
     made.push(replayStore)
     const revocationStore = new RedisRevocationStore({ ...common, ...revocation, client })
+    made.push(revocationStore)
+    const keyRefetch = new RedisKeyRefetchCoordinator({ ...common, client })
     return {
       replay: replayStore,
       revocation: revocationStore,
+      keyRefetch,
       async ready() {
         await Promise.all([replayStore.ready(), revocationStore.ready()])
       },
       async close() {
-        await Promise.all([replayStore.close(), revocationStore.close()])
+        await Promise.all([replayStore.close(), revocationStore.close(), keyRefetch.close()])
         if (!('client' in connection)) await closeClient(client)
       },
     }

@@ -12,6 +12,7 @@ import {
 import { KeySetUnavailableError } from '../challenge/errors.js'
 import { FetchFailure, fetchJson, type FetchLimits } from './fetch-json.js'
 import { importPublicJwk, keyEntry, readJwk } from './jwk.js'
+import type { KeyRefetchCoordinator } from './coordinator.js'
 import type { KeySource } from './key-source.js'
 import { KeySelection, type KeyEntry } from './selection.js'
 
@@ -29,6 +30,8 @@ export interface RemoteKeySetSettings {
   readonly defaultAge: number
   readonly staleIfError: number
   readonly unknownKeyCooldown: number
+  /** Shares unknown-`kid` refetches with the fleet; `undefined`: each instance on its own. */
+  readonly coordinator?: KeyRefetchCoordinator | undefined
   readonly retryAfter: number
   readonly clock: () => number
   /** Told once per failure episode: the first failed load after start-up or a success. */
@@ -57,6 +60,8 @@ export interface KeySetFailure {
 /** Most keys taken from one JWKS; a larger set is truncated, never a reason to fail. */
 const MAX_KEYS = 100
 const MAX_BACKOFF = 30_000
+/** How often an instance that lost a refetch claim looks for the winner's result, in ms. */
+const LOOKUP_STEP = 25
 const EMPTY = new KeySelection([])
 
 /**
@@ -122,9 +127,58 @@ export class RemoteKeySet implements KeySource {
         ? Promise.reject(this.#unavailable(undefined, (this.#nextAttemptAt - now) / 1000))
         : found
     }
-    // A kid we do not know: perhaps the issuer rotated. One refetch per cooldown, for all kids.
+    // A kid we do not know: perhaps the issuer rotated. One refetch per cooldown, for all kids
+    // (and with a coordinator, for the whole fleet).
     this.#lastUnknownKidRefetch = now
-    return this.#refresh('unknown-kid').then(() => this.#select(spec, kid))
+    const { coordinator } = this.#s
+    if (coordinator === undefined) {
+      return this.#refresh('unknown-kid').then(() => this.#select(spec, kid))
+    }
+    this.#inflight ??= this.#coordinated(coordinator).finally(() => {
+      this.#inflight = undefined
+    })
+    return this.#inflight.then(() => this.#select(spec, kid))
+  }
+
+  /** See {@link KeyRefetchCoordinator}: one unknown-kid refetch per cooldown for the fleet. */
+  async #coordinated(coordinator: KeyRefetchCoordinator): Promise<void> {
+    const { issuer, unknownKeyCooldown } = this.#s
+    let won: boolean
+    try {
+      won = await coordinator.claim(issuer, unknownKeyCooldown)
+    } catch {
+      won = true // The coordinator is unusable: refetch as if alone.
+    }
+    if (won) {
+      await this.#fetch('unknown-kid')
+      try {
+        await coordinator.publish(issuer, this.#entries?.kids() ?? [], unknownKeyCooldown)
+      } catch {
+        // The others fall back to their own state after waiting; nothing is lost.
+      }
+      return
+    }
+    // Another instance refetches: wait for what it found, at most the fetch timeout (real time,
+    // in steps, whatever clock the validator was given).
+    const steps = Math.max(1, Math.ceil(this.#s.limits.timeout / LOOKUP_STEP))
+    for (let step = 0; step < steps; step += 1) {
+      let kids: readonly string[] | undefined
+      try {
+        kids = await coordinator.lookup(issuer)
+      } catch {
+        await this.#fetch('unknown-kid')
+        return
+      }
+      if (kids !== undefined) {
+        // The issuer published a kid this instance lacks: a rotation, fetch our own copy (keys
+        // never travel through the coordinator). Otherwise the unknown kid is made up: no fetch.
+        const held = this.#entries
+        if (kids.some((k) => held === undefined || !held.hasKid(k)))
+          await this.#fetch('unknown-kid')
+        return
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOOKUP_STEP))
+    }
   }
 
   /**

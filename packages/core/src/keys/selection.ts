@@ -43,6 +43,19 @@ export class KeySelection {
     return this.#keys.has(key)
   }
 
+  /** True when a key of this set has this `kid`. */
+  hasKid(kid: string): boolean {
+    for (const entry of this.#entries) if (entry.kid === kid) return true
+    return false
+  }
+
+  /** The `kid`s of this set's keys (keys without one are left out). */
+  kids(): readonly string[] {
+    const kids: string[] = []
+    for (const entry of this.#entries) if (entry.kid !== undefined) kids.push(entry.kid)
+    return kids
+  }
+
   issuerOf(key: KeyObject): string | undefined {
     return this.#issuers.get(key)
   }

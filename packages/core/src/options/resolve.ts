@@ -10,6 +10,7 @@ import {
 } from '../claims/scopes.js'
 import type { TimeRules } from '../claims/time.js'
 import { ASYMMETRIC_ALGORITHMS, HMAC_ALGORITHMS, isSupportedAlgorithm } from '../jws/algorithms.js'
+import type { KeyRefetchCoordinator } from '../keys/coordinator.js'
 import { StaticKeySource } from '../keys/static.js'
 import { assertSecureUrl } from '../keys/url.js'
 import type { ExtractSettings } from '../transport/extract.js'
@@ -60,6 +61,7 @@ export interface RemoteKeySetDefaults {
   readonly defaultAge: number
   readonly staleIfError: number
   readonly unknownKeyCooldown: number
+  readonly coordinator: KeyRefetchCoordinator | undefined
   readonly retryAfter: number
 }
 
@@ -314,6 +316,7 @@ export function resolveValidatorOptions(
       defaultAge: positive('keySetDefaultAge', top.keySetDefaultAge, 600) * 1000,
       staleIfError: nonNegative('staleIfError', top.staleIfError, 21_600) * 1000,
       unknownKeyCooldown: nonNegative('unknownKeyCooldown', top.unknownKeyCooldown, 30) * 1000,
+      coordinator: coordinatorOf(top.keyRefetchCoordinator),
       retryAfter: positive('retryAfter', top.retryAfter, 10) * 1000,
     }),
     issuers,
@@ -394,4 +397,19 @@ function resolveResource(
     published = assertSecureUrl('resourceMetadataUrl', metadataUrl, allowInsecureHttp).href
   }
   return Object.freeze({ identifier: value, metadataUrl: published })
+}
+
+function coordinatorOf(value: unknown): KeyRefetchCoordinator | undefined {
+  if (value === undefined) return undefined
+  const methods = ['claim', 'publish', 'lookup'] as const
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    methods.some((name) => typeof (value as Record<string, unknown>)[name] !== 'function')
+  ) {
+    throw new TypeError(
+      'bearer-guard: "keyRefetchCoordinator" must have claim(), publish() and lookup() methods',
+    )
+  }
+  return value as KeyRefetchCoordinator
 }

@@ -1,5 +1,6 @@
 import type { ClaimValue } from '../claims/rules.js'
 import type { ScopeClaim, ScopeHierarchy } from '../claims/scopes.js'
+import type { KeyRefetchCoordinator } from '../keys/coordinator.js'
 import type { StaticKeys } from '../keys/static.js'
 import type { ReplayStore } from '../stores/replay.js'
 import type { RevocationStore } from '../stores/revocation.js'
@@ -304,6 +305,13 @@ export interface ValidatorSettings extends IssuerRuleOptions {
    * in seconds. The initial load does not start this cooldown. Default: `30`.
    */
   readonly unknownKeyCooldown?: number
+  /**
+   * Shares unknown-`kid` refetches across the instances of a deployment, so that a flood of
+   * made-up `kid`s costs the issuer one key-set fetch per `unknownKeyCooldown` for the whole
+   * fleet, not one per instance (`@bearer-guard/redis`: `stores.keyRefetch`). Only `kid`s pass
+   * through it, never keys. Default: none (each instance on its own).
+   */
+  readonly keyRefetchCoordinator?: KeyRefetchCoordinator
   /** The `Retry-After` sent with a 503 when keys cannot be obtained, in seconds. Default: `10`. */
   readonly retryAfter?: number
   /**
@@ -357,6 +365,7 @@ const OPTION_NAMES: Readonly<Record<keyof AccessTokenValidatorOptions, true>> = 
   keySetDefaultAge: true,
   staleIfError: true,
   unknownKeyCooldown: true,
+  keyRefetchCoordinator: true,
   retryAfter: true,
   tokenCache: true,
   clock: true,
