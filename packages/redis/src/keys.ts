@@ -41,6 +41,8 @@ export interface Keys {
   readonly prefix: string
   /** The key of a claimed replay id. */
   replay(id: string): string
+  /** When the replay ids' memory begins (ms): set at connection, renewed by a data loss. */
+  readonly replayEpoch: string
   /** Sorted set of revoked `jti` hashes, scored by the token's expiry (ms since the epoch). */
   readonly revokedTokens: string
   /** Sorted set of revoked subject hashes, scored by the revocation's `before` (ms). */
@@ -56,6 +58,7 @@ export function keysOf(namespace: string): Keys {
   return {
     prefix: namespace,
     replay: (id) => `${namespace}:replay:${digest(id)}`,
+    replayEpoch: `${namespace}:replay-epoch`,
     revokedTokens: `${namespace}:rev:jti`,
     revokedSubjects: `${namespace}:rev:sub`,
     revocationVersion: `${namespace}:rev:version`,

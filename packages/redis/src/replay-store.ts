@@ -5,6 +5,7 @@
 import type { ReplayStore } from '@bearer-guard/core'
 import { closeClient, monitorOf, openClient, type Monitor } from './connection.js'
 import { keysOf, type Keys } from './keys.js'
+import { CLAIM_ONCE } from './scripts.js'
 import {
   BASE_NAMES,
   REPLAY_NAMES,
@@ -19,6 +20,12 @@ import {
  * `SET <namespace>:replay:<sha256(id)> 1 NX PX <ttl>`: true when this call set it, false when
  * any instance claimed the id before. The TTL is the time left until `expiresAt` (at least 1 ms),
  * so Redis forgets the id when the proof could no longer be accepted anyway.
+ *
+ * **Survives a Redis that loses its data.** A Redis restarted without persistence has forgotten
+ * every claimed id, so a proof accepted before the restart could be accepted again. Each store
+ * marks, when it connects, the time Redis's memory of ids begins (`<namespace>:replay-epoch`, set
+ * only if absent); an emptied Redis gets a new, later mark, and a proof issued (`iat`) before it
+ * is refused, since nothing can tell whether it was used. Clients retry with a fresh proof.
  *
  * **Fails closed**: when Redis is down, refuses the command, or does not answer within
  * `commandTimeout`, the claim rejects, and core refuses the DPoP request (401
@@ -64,6 +71,19 @@ export class RedisReplayStore implements ReplayStore {
       'client' in connection ? connection.client : openClient(connection.url),
       'commands',
     )
+    this.#monitor.onReady(this.#markEpoch)
+    if (this.#monitor.client.isReady) this.#markEpoch()
+  }
+
+  /** On every (re)connection: where Redis's memory of ids begins, if it has no mark yet. */
+  readonly #markEpoch = (): void => {
+    if (this.#closed) return
+    this.#monitor
+      .command(
+        ['SET', this.#keys.replayEpoch, String(Math.floor(this.#clock())), 'NX'],
+        this.#timeout,
+      )
+      .catch(() => undefined) // a claim sets it too, if this failed
   }
 
   /**
@@ -87,7 +107,7 @@ export class RedisReplayStore implements ReplayStore {
    * Rejects (fail closed) when Redis cannot answer within `commandTimeout`, when the store is
    * closed, and with a `RangeError` when `expiresAt` is more than `maxTtl` away.
    */
-  claimOnce(id: string, expiresAt: number): Promise<boolean> {
+  claimOnce(id: string, expiresAt: number, issuedAt?: number): Promise<boolean> {
     if (typeof id !== 'string' || id === '') {
       return Promise.reject(new TypeError('bearer-guard: a replay id must be a non-empty string'))
     }
@@ -105,9 +125,22 @@ export class RedisReplayStore implements ReplayStore {
         ),
       )
     }
-    const key = this.#keys.replay(id)
+    const issued =
+      typeof issuedAt === 'number' && Number.isFinite(issuedAt) ? String(Math.floor(issuedAt)) : ''
     return this.#monitor
-      .command(['SET', key, '1', 'NX', 'PX', String(Math.max(1, ttl))], this.#timeout)
+      .command(
+        [
+          'EVAL',
+          CLAIM_ONCE,
+          '2',
+          this.#keys.replay(id),
+          this.#keys.replayEpoch,
+          String(Math.max(1, ttl)),
+          issued,
+          String(Math.floor(this.#clock())),
+        ],
+        this.#timeout,
+      )
       .then(claimed)
   }
 
@@ -129,9 +162,14 @@ function closedError(): Error {
   return new Error('bearer-guard: the Redis replay store is closed')
 }
 
-/** `OK`: this call set the key; `null`: it existed. Anything else is not an answer to trust. */
+/** 1: claimed now; 0: claimed before; -1: issued before Redis's memory begins. */
 function claimed(reply: unknown): boolean {
-  if (reply === 'OK') return true
-  if (reply === null) return false
-  throw new Error('bearer-guard: unexpected reply from Redis to SET NX')
+  if (reply === 1) return true
+  if (reply === 0) return false
+  if (reply === -1) {
+    throw new Error(
+      'bearer-guard: the proof was issued before the replay store remembers (Redis lost its data); refused',
+    )
+  }
+  throw new Error('bearer-guard: unexpected reply from Redis to the replay claim')
 }

@@ -51,3 +51,26 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
 end
 return 0
 `
+
+/**
+ * @internal Claims a replay id once, unless it was issued before this Redis's memory begins.
+ * The epoch key (no TTL) is set when a store connects, so a Redis that lost its data (restarted
+ * without persistence) has a new, later epoch: ids issued before it may have been claimed in the
+ * lost data, and are refused rather than accepted a second time. Compared in whole seconds, the
+ * resolution of a proof's `iat`: an id issued in the epoch's own second is accepted.
+ *
+ * KEYS: the id's key, the epoch key. ARGV: TTL (ms), issued at (ms, or empty), now (ms).
+ * Returns 1 (claimed now), 0 (claimed before) or -1 (issued before the epoch).
+ */
+export const CLAIM_ONCE = `
+local epoch = tonumber(redis.call('GET', KEYS[2]))
+if not epoch then
+  redis.call('SET', KEYS[2], ARGV[3])
+  epoch = tonumber(ARGV[3])
+end
+if ARGV[2] ~= '' and math.floor(tonumber(ARGV[2]) / 1000) < math.floor(epoch / 1000) then
+  return -1
+end
+if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 1 end
+return 0
+`

@@ -5,7 +5,7 @@
 import { createClient, type RedisClientType } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RedisReplayStore, createRedisStores } from '../src/index.js'
-import { startRedis, stopped, type RedisServer } from './support/redis-server.js'
+import { eventually, startRedis, stopped, type RedisServer } from './support/redis-server.js'
 
 let redis: RedisServer
 let inspect: RedisClientType
@@ -14,6 +14,7 @@ const open: { close(): Promise<void> }[] = []
 beforeAll(async () => {
   redis = await startRedis()
   inspect = createClient({ url: redis.url })
+  inspect.on('error', () => undefined) // the last test restarts Redis
   await inspect.connect()
 })
 afterAll(async () => {
@@ -67,7 +68,7 @@ describe('RedisReplayStore', () => {
   it('refuses (fails closed) an id that would have to live longer than maxTtl', async () => {
     const store = await replayStore('bounded', { maxTtl: 120 })
     await expect(store.claimOnce('dpop:k:j', Date.now() + 121_000)).rejects.toThrow(RangeError)
-    expect(await keys('bounded:*')).toEqual([])
+    expect(await keys('bounded:replay:*')).toEqual([])
     expect(await store.claimOnce('dpop:k:j', Date.now() + 119_000)).toBe(true)
   })
 
@@ -81,7 +82,11 @@ describe('RedisReplayStore', () => {
     expect(await blue.claimOnce(id, expiresAt)).toBe(false)
     expect(await green.claimOnce(id, expiresAt)).toBe(false)
 
-    const all = await keys('app:*')
+    expect(await keys('app:*:replay-epoch')).toEqual([
+      'app:blue:replay-epoch',
+      'app:green:replay-epoch',
+    ])
+    const all = await keys('app:*:replay:*')
     expect(all).toHaveLength(2)
     for (const key of all) {
       expect(key).toMatch(/^app:(blue|green):replay:[A-Za-z0-9_-]{43}$/)
@@ -129,5 +134,33 @@ describe('RedisReplayStore', () => {
     await expect(store.claimOnce('dpop:k:2', Date.now() + 10_000)).rejects.toThrow(/closed/)
     expect(client.isReady).toBe(true)
     await client.close()
+  })
+
+  // Last in this file: it restarts Redis.
+  it('a Redis that lost its data refuses proofs issued before its memory begins, then accepts fresh ones', async () => {
+    const store = await replayStore('restart')
+    const issuedAt = Date.now()
+    const expiresAt = issuedAt + 60_000
+    expect(await store.claimOnce('dpop:k:before-crash', expiresAt, issuedAt)).toBe(true)
+    expect(await store.claimOnce('dpop:k:before-crash', expiresAt, issuedAt)).toBe(false)
+    // Into the next whole second (a proof's iat has whole seconds; one made in the epoch's own
+    // second is accepted), then Redis dies and comes back empty.
+    await new Promise((resolve) => setTimeout(resolve, 1010 - (Date.now() % 1000)))
+    await redis.kill()
+    await redis.restart()
+    // Redis is empty now (no persistence). The store reconnects and marks a new epoch; the proof
+    // accepted before the crash must not be accepted again.
+    let outcome: unknown
+    await eventually(async () => {
+      outcome = await store.claimOnce('dpop:k:before-crash', expiresAt, issuedAt).then(
+        (claimed) => claimed,
+        (error: unknown) => error,
+      )
+      // Refused while reconnecting (fail closed), then refused for the lost memory.
+      return outcome instanceof Error && /lost its data/.test(outcome.message)
+    })
+    const fresh = Date.now() + 1000
+    expect(await store.claimOnce('dpop:k:after-restart', fresh + 60_000, fresh)).toBe(true)
+    expect(await store.claimOnce('dpop:k:after-restart', fresh + 60_000, fresh)).toBe(false)
   })
 })

@@ -94,7 +94,7 @@ export function bindingStage(settings: BindingSettings) {
     // RFC 9449 §11.1: a proof's jti is accepted once, scoped to its key; atomically, in the store.
     let claimed: MaybePromise<boolean>
     try {
-      claimed = d.replay.claimOnce(proof.replayId, proof.expiresAt)
+      claimed = d.replay.claimOnce(proof.replayId, proof.expiresAt, proof.iat * 1000)
     } catch (cause) {
       throw replayUnavailable(cause)
     }

@@ -18,10 +18,15 @@ export interface ReplayStore {
    * `SET id 1 PXAT expiresAt NX`. A store that cannot answer throws or rejects; the caller then
    * refuses the request, never accepts it unchecked.
    *
+   * A shared store that may lose its memory (a Redis restarted without persistence) should also
+   * refuse (reject) ids issued before its memory begins: it cannot tell whether they were claimed.
+   *
    * @param id a namespaced key, never a raw token (DPoP: `dpop:<jkt>:<jti>`).
    * @param expiresAt when the id may be forgotten, in milliseconds since the epoch.
+   * @param issuedAt when the claimed thing was made (DPoP: the proof's `iat`), in milliseconds
+   * since the epoch.
    */
-  claimOnce(id: string, expiresAt: number): MaybePromise<boolean>
+  claimOnce(id: string, expiresAt: number, issuedAt?: number): MaybePromise<boolean>
 }
 
 /** Options of the memory stores. */
