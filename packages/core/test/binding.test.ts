@@ -147,6 +147,48 @@ describe('DPoP (RFC 9449)', () => {
     expect(challenges(error)[0]?.scheme).toBe('DPoP')
   })
 
+  it("per route (policy dpop: 'required'): bearer tokens refused in a DPoP challenge, bound tokens pass (§7.1)", async () => {
+    const validator = make()
+    const route = { allOf: ['orders:read'], dpop: 'required' } as const
+    const bearerAuth = await validator.verifyRequest({
+      headers: { authorization: `Bearer ${await issuer.mint({ scope: 'orders:read' })}` },
+    })
+    const error = await rejection(
+      Promise.resolve().then(() => {
+        authorize(bearerAuth, route)
+      }),
+    )
+    expect(error.code).toBe('ERR_DPOP_REQUIRED')
+    expect(error.status).toBe(401)
+    const [challenge] = challenges(error)
+    expect(challenge).toMatchObject({ scheme: 'DPoP', params: { error: 'invalid_token' } })
+    // The other routes of the same validator still take the bearer token.
+    expect(() => {
+      authorize(bearerAuth, { allOf: ['orders:read'] })
+    }).not.toThrow()
+    const bound = await issuer.mint({ scope: 'orders:read' }, { dpop: key })
+    const dpopAuth = await validator.verifyRequest(await dpopRequest(bound))
+    expect(() => {
+      authorize(dpopAuth, route)
+    }).not.toThrow()
+    // A certificate-bound token is sender-constrained too (as with dpop.required).
+    const certificate = await generateClientCertificate()
+    const proxied = make({ mtls: { certificateHeader: 'X-Client-Cert' } })
+    const certAuth = await proxied.verifyRequest({
+      headers: {
+        authorization: `Bearer ${await issuer.mint({ scope: 'orders:read' }, { certificate })}`,
+        'x-client-cert': encodeURIComponent(certificate.certPem),
+      },
+    })
+    expect(() => {
+      authorize(certAuth, route)
+    }).not.toThrow()
+    // A route can only tighten: nothing else is accepted.
+    expect(() => {
+      authorize(dpopAuth, { dpop: 'off' } as never)
+    }).toThrow(/dpop/)
+  })
+
   it('with nonces: use_dpop_nonce and a DPoP-Nonce header, then the nonce is accepted (§9)', async () => {
     const validator = make({ dpop: { origin: ORIGIN, nonce: { secret: 'x'.repeat(32) } } })
     const token = await issuer.mint({}, { dpop: key })

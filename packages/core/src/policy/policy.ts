@@ -48,6 +48,15 @@ export interface AccessPolicy<Claims extends AccessTokenClaims = AccessTokenClai
    * `max_age`. A token without `auth_time` never satisfies it. Default: none.
    */
   readonly maxAge?: number
+  /**
+   * Per-route DPoP (RFC 9449): `'required'` accepts only sender-constrained tokens here, bound to
+   * a DPoP key (`cnf.jkt`, whose proof the validator checked on this request) or to a client
+   * certificate (`cnf.x5t#S256`, RFC 8705), as the validator's `dpop: { required: true }` does for
+   * every route; a bearer token gets 401 `invalid_token` in a `DPoP` challenge (RFC 9449 §7.1).
+   * Needs DPoP enabled on the validator. A route can only tighten the validator's mode, never
+   * loosen it. Default: the validator's mode.
+   */
+  readonly dpop?: 'required'
   /** The `error_description` sent when `claims` refuses. Default: a generic sentence. */
   readonly description?: string
   /**
@@ -65,7 +74,16 @@ export type SyncAccessPolicy<Claims extends AccessTokenClaims = AccessTokenClaim
   }
 
 const DEFINED = new WeakSet<object>()
-const POLICY_KEYS = new Set(['allOf', 'anyOf', 'acr', 'maxAge', 'claims', 'description', 'refuse'])
+const POLICY_KEYS = new Set([
+  'allOf',
+  'anyOf',
+  'acr',
+  'maxAge',
+  'dpop',
+  'claims',
+  'description',
+  'refuse',
+])
 
 /** RFC 6749 §3.3 `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, as RFC 6750 §3 `scope` needs. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/
@@ -122,15 +140,20 @@ export function definePolicy<Claims extends AccessTokenClaims = AccessTokenClaim
   ) {
     throw new TypeError('bearer-guard: policy "maxAge" must be a whole number of seconds')
   }
+  const dpop: unknown = policy.dpop
+  if (dpop !== undefined && dpop !== 'required') {
+    throw new TypeError('bearer-guard: policy "dpop" must be "required" (or left out)')
+  }
   if (
     allOf === undefined &&
     anyOf === undefined &&
     acr === undefined &&
     maxAge === undefined &&
+    dpop === undefined &&
     policy.claims === undefined
   ) {
     throw new TypeError(
-      'bearer-guard: a policy needs "allOf", "anyOf", "acr", "maxAge" or "claims"',
+      'bearer-guard: a policy needs "allOf", "anyOf", "acr", "maxAge", "dpop" or "claims"',
     )
   }
   const defined: AccessPolicy<Claims> = Object.freeze({
@@ -138,6 +161,7 @@ export function definePolicy<Claims extends AccessTokenClaims = AccessTokenClaim
     ...(anyOf && { anyOf }),
     ...(acr && { acr }),
     ...(maxAge !== undefined && { maxAge }),
+    ...(dpop !== undefined && { dpop: 'required' as const }),
     ...(policy.claims && { claims: policy.claims }),
     ...(policy.description !== undefined && { description: policy.description }),
     ...(policy.refuse !== undefined && { refuse: policy.refuse }),
@@ -166,6 +190,7 @@ export function authorize<Claims extends AccessTokenClaims>(
   policy: AccessPolicy<Claims>,
 ): void | Promise<void> {
   const p = definePolicy(policy)
+  if (p.dpop !== undefined) requireSenderConstraint(auth)
   const granted = auth.scopes
   if (p.allOf !== undefined) {
     for (const scope of p.allOf) {
@@ -299,6 +324,28 @@ function stepUp<C extends AccessTokenClaims>(
       )
     }
   }
+}
+
+/**
+ * A route that requires DPoP (RFC 9449 §7.1): the token must be bound to a key whose proof the
+ * validator checked (`cnf.jkt`: a bound token is only ever accepted with a valid proof, RFC 9449
+ * §7.2), or to a client certificate (`cnf.x5t#S256`, RFC 8705 §3).
+ */
+function requireSenderConstraint(auth: VerifiedAccessToken): void {
+  const { cnf } = auth.claims as { cnf?: unknown }
+  const bound =
+    typeof cnf === 'object' &&
+    cnf !== null &&
+    (Object.hasOwn(cnf, 'jkt') || Object.hasOwn(cnf, 'x5t#S256'))
+  if (bound) return
+  throw withChallengeContext(
+    new InvalidTokenError(
+      'ERR_DPOP_REQUIRED',
+      'This resource accepts DPoP-bound access tokens only (RFC 9449)',
+      { scheme: 'DPoP' },
+    ),
+    challengeContextOf(auth) ?? {},
+  )
 }
 
 /** The scheme a token is used with: a DPoP-bound token only ever with `DPoP` (RFC 9449 §7). */
