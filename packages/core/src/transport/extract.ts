@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer'
 import { InvalidRequestError, MissingCredentialsError } from '../challenge/errors.js'
 import type { BearerRequest } from '../request.js'
 
@@ -129,10 +130,14 @@ function fromCookie(value: HeaderValue, name: string): string | undefined {
       cookie = cookie.slice(1, -1)
     found = cookie
   }
-  if (found === '' || (found !== undefined && !TOKEN68.test(found))) {
+  if (found === undefined) return undefined
+  if (found === '' || !TOKEN68.test(found)) {
     throw new InvalidRequestError('The access token cookie is malformed')
   }
-  return found
+  // A copy, not a slice: V8 keeps a substring as a view of its parent, and the verified-token
+  // cache keeps the token, so a slice would keep the whole Cookie header (other cookies, often
+  // kilobytes) alive as long as the cache entry. Token68 is ASCII: a latin1 round trip copies it.
+  return Buffer.from(found, 'latin1').toString('latin1')
 }
 
 /** A token sent bare in a custom header (no scheme). */
