@@ -4,6 +4,7 @@
  * `ReplayStore` until {@link DpopProof.expiresAt}; the `cnf.jkt` comparison (§6.1, §7.1) is the
  * caller's too, with {@link DpopProof.jkt}.
  */
+import { LRUCache } from 'lru-cache'
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import { InvalidDpopProofError, UseDpopNonceError } from '../challenge/dpop-errors.js'
 import {
@@ -250,14 +251,28 @@ function proofKey(
   if (names === undefined || !jwkFits(value, spec)) {
     throw invalid(rules, "The DPoP proof 'jwk' does not fit its algorithm")
   }
-  let key: KeyObject
-  try {
-    key = createPublicKey({ key: members, format: 'jwk' })
-  } catch {
-    throw invalid(rules, "The DPoP proof 'jwk' is not a valid public key")
+  // The RFC 7638 thumbprint covers exactly the key material (§3.2), so it names the key: a
+  // client's key, imported once, serves its next proofs. Importing a P-256 key costs as much as
+  // verifying a signature with it, and a fresh KeyObject verifies slower than a used one.
+  const jkt = jwkThumbprint(members)
+  let key = importedProofKeys.get(jkt)
+  if (key === undefined) {
+    try {
+      key = createPublicKey({ key: members, format: 'jwk' })
+    } catch {
+      throw invalid(rules, "The DPoP proof 'jwk' is not a valid public key")
+    }
+    importedProofKeys.set(jkt, key)
   }
   if (!keyObjectFits(key, spec)) {
     throw invalid(rules, "The DPoP proof 'jwk' does not fit its algorithm")
   }
-  return { key, jkt: jwkThumbprint(members) }
+  return { key, jkt }
 }
+
+/**
+ * Proof keys imported lately, by RFC 7638 thumbprint: public keys only, bounded (least recently
+ * used first out), so a client sending a new key with every proof costs an import each time and
+ * nothing more.
+ */
+const importedProofKeys = new LRUCache<string, KeyObject>({ max: 1024 })
