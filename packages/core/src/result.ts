@@ -48,9 +48,7 @@ export function createResult(
   scopeInfo?: ScopeInfo,
   clock: () => number = Date.now,
 ): VerifiedAccessToken {
-  return Object.freeze(
-    new VerifiedToken(claims, header, scopes, token, context, scopeInfo, clock),
-  )
+  return Object.freeze(new VerifiedToken(claims, header, scopes, token, context, scopeInfo, clock))
 }
 
 /** The challenge context of the validator that produced `auth`, if it came from one. */
