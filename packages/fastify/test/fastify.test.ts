@@ -459,7 +459,7 @@ describe('checks at start-up', () => {
   })
 
   it.each([
-    ['an empty policy', {}, /needs "allOf", "anyOf", "acr", "maxAge" or "claims"/],
+    ['an empty policy', {}, /needs "allOf", "anyOf", "acr", "maxAge", "dpop" or "claims"/],
     ['an empty scope list', { allOf: [] }, /allOf/],
     ['a scope with a space', { anyOf: ['orders read'] }, /anyOf/],
     ['a non-function claims', { claims: 'tenant' }, /claims/],
