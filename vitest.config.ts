@@ -50,6 +50,42 @@ export default defineConfig({
           hookTimeout: 30_000,
         },
       },
+      {
+        test: {
+          name: '@bearer-guard/grpc',
+          root: 'packages/grpc',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: '@bearer-guard/ws',
+          root: 'packages/ws',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: '@bearer-guard/opentelemetry',
+          root: 'packages/opentelemetry',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: '@bearer-guard/cli',
+          root: 'packages/cli',
+          include: ['test/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
       // Its own config: decorators, and a longer timeout for the Jest recipe test.
       'packages/nestjs/vitest.config.ts',
       {

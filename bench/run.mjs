@@ -9,6 +9,7 @@ import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { createTestIssuer } from '@bearer-guard/testing'
 import { phaseEnabled, settings, tokenCacheSupported } from './lib/common.mjs'
+import { benchDpopHttp } from './lib/dpop.mjs'
 import { FRAMEWORKS, benchFramework, children } from './lib/http.mjs'
 import { renderChart, renderMarkdown } from './lib/report.mjs'
 import { STAMPEDE_SERVERS, stampede, summarizeStampede } from './lib/stampede.mjs'
@@ -132,6 +133,12 @@ async function main() {
   if (phaseEnabled('memory')) {
     log('memory…')
     results.memory = await runChild('memory', ['--expose-gc'])
+  }
+  if (phaseEnabled('dpop')) {
+    log('DPoP microbenchmarks…')
+    results.dpop = { micro: await runChild('dpop', ['--expose-gc']) }
+    log(`DPoP microbenchmarks done (${Math.round(results.dpop.micro.seconds)} s); DPoP over HTTP…`)
+    results.dpop.http = await benchDpopHttp(log)
   }
   write()
 }

@@ -23,7 +23,7 @@ function number(name, fallback) {
 export const settings = Object.freeze({
   quick: QUICK,
   only: (env.BENCH_ONLY ?? '').split(',').filter(Boolean),
-  deadlineSeconds: number('BENCH_DEADLINE_S', QUICK ? 240 : 900),
+  deadlineSeconds: number('BENCH_DEADLINE_S', QUICK ? 240 : 1200),
   micro: {
     tokens: number('BENCH_MICRO_TOKENS', QUICK ? 500 : 2000),
     rounds: number('BENCH_MICRO_ROUNDS', QUICK ? 3 : 9),
@@ -45,6 +45,15 @@ export const settings = Object.freeze({
   memory: {
     tokens: number('BENCH_MEMORY_TOKENS', QUICK ? 200_000 : 1_000_000),
     tenants: number('BENCH_MEMORY_TENANTS', 10_000),
+  },
+  dpop: {
+    // Proof algorithms of the microbenchmark (the HTTP rows use ES256).
+    algorithms: (env.BENCH_DPOP_ALGS ?? 'ES256,EdDSA,RS256').split(','),
+    // Pre-made proofs per algorithm (microbenchmark), each used once per validator.
+    proofs: number('BENCH_DPOP_PROOFS', QUICK ? 500 : 2000),
+    // DPoP requests per HTTP run (each with its own pre-made proof), and per warm-up.
+    requests: number('BENCH_DPOP_REQUESTS', QUICK ? 1500 : 4000),
+    warmupRequests: number('BENCH_DPOP_WARMUP_REQUESTS', QUICK ? 500 : 1000),
   },
 })
 

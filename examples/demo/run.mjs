@@ -470,6 +470,21 @@ function plan(tokens, publicJwk) {
     heading: 'GET /orders with credentials refused before any scope is looked at',
     requests: refused,
   })
+  // Step-up (RFC 9470): these client-credentials tokens carry no user authentication (`acr`,
+  // `auth_time`), so even scope admin is refused, with what the client should ask for.
+  groups.push({
+    heading: 'GET /admin/audit: scope admin, acr urn:example:mfa, auth_time within 300 s',
+    requests: [
+      ['admin', { status: 401, error: 'insufficient_user_authentication' }],
+      ['orders:read', { status: 403, error: 'insufficient_scope' }],
+    ].map(([label, expect]) => ({
+      method: 'GET',
+      path: '/admin/audit',
+      label: `token "${label}"`,
+      authorization: `Bearer ${tokens[label]}`,
+      expect,
+    })),
+  })
   return groups
 }
 

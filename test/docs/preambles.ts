@@ -45,6 +45,14 @@ declare global {
 export {}
 `,
 
+  'packages/cli/README.md': `
+declare global {
+  // The access token to explain, as the application received it.
+  const token: string
+}
+export {}
+`,
+
   'packages/core/README.md': `export {}`,
 
   'packages/express/README.md': `
@@ -90,6 +98,40 @@ declare global {
 export {}
 `,
 
+  'packages/grpc/README.md': `
+import type { ServerUnaryCall, ServiceClientConstructor, ServiceDefinition, sendUnaryData } from '@grpc/grpc-js'
+import type { BearerGuardInterceptor } from '@bearer-guard/grpc'
+
+declare global {
+  // The application's configuration, and the token its client sends.
+  const issuer: string
+  const audience: string
+  const accessToken: string
+  // The application's services, loaded with @grpc/proto-loader (the first snippet shows how).
+  const ordersService: ServiceDefinition
+  const healthService: ServiceDefinition
+  const Orders: ServiceClientConstructor
+  // The application's own handlers and data.
+  const createOrder: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => void
+  const deleteOrder: (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => void
+  function ordersOf(sub: string | undefined): unknown[]
+  function watchOrdersOf(sub: string | undefined, send: (event: unknown) => void): () => void
+  // Created by the first snippet (\`const guard = bearerGuard(…)\`).
+  const guard: BearerGuardInterceptor
+}
+export {}
+`,
+
+  'packages/opentelemetry/README.md': `
+import type { MetricReader } from '@opentelemetry/sdk-metrics'
+
+declare global {
+  // The application's metric reader (e.g. a PrometheusExporter, which is a MetricReader).
+  const metricReader: MetricReader
+}
+export {}
+`,
+
   'packages/presets/README.md': `export {}`,
 
   'packages/redis/README.md': `
@@ -97,6 +139,33 @@ declare global {
   // The verified claims of the token to revoke, and the application's logger.
   const claims: { jti: string; exp: number; iss: string; sub: string }
   const log: { warn(fields: Record<string, unknown>): void }
+}
+export {}
+`,
+
+  'packages/ws/README.md': `
+import type { Server as HttpServer } from 'node:http'
+import type { WebSocket } from 'ws'
+import type { DefaultEventsMap, Server } from 'socket.io'
+import type { AccessPolicy, AccessTokenValidator, VerifiedAccessToken } from '@bearer-guard/core'
+import type { WebSocketGuard } from '@bearer-guard/ws'
+
+declare global {
+  // The application's configuration.
+  const issuer: string
+  const audience: string
+  // Created by the first snippet (\`const server = createServer()\`, \`const guard = bearerGuard(…)\`).
+  const server: HttpServer
+  const guard: WebSocketGuard<WebSocket>
+  // Declared by the Socket.IO recipe snippet.
+  interface BearerSocketData {
+    auth: VerifiedAccessToken
+  }
+  function useBearerAuth(
+    io: Server<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, BearerSocketData>,
+    validator: AccessTokenValidator,
+    policy?: AccessPolicy,
+  ): void
 }
 export {}
 `,

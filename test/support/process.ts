@@ -175,7 +175,13 @@ function withoutExampleVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   delete rest.PUBLIC_ORIGIN
   delete rest.DPOP
   delete rest.DPOP_NONCE
+  delete rest.DPOP_NONCE_SECRET
   delete rest.CLIENT_CERT_HEADER
+  delete rest.RESOURCE
+  delete rest.REDIS_URL
+  delete rest.REDIS_NAMESPACE
+  delete rest.INTROSPECTION_CLIENT_ID
+  delete rest.INTROSPECTION_CLIENT_SECRET
   return rest
 }
 

@@ -4,10 +4,13 @@ import {
   OptionalAuth,
   Public,
   RequireAnyScope,
+  RequirePolicy,
+  RequireScopes,
   type VerifiedAccessToken,
 } from '@bearer-guard/nestjs'
 
 const reports = [{ id: 'q1', title: 'Orders, first quarter', total: 42 }]
+const auditLog = [{ at: '2025-01-01T00:00:00Z', action: 'order.delete', id: '7' }]
 
 @Controller()
 export class AppController {
@@ -36,5 +39,14 @@ export class AppController {
   @RequireAnyScope('reports:read', 'admin')
   reports(): typeof reports {
     return reports
+  }
+
+  // Step-up (RFC 9470): multi-factor authentication (`acr`) within the last 300 s (`auth_time`),
+  // else 401 insufficient_user_authentication naming what would do (`acr_values`, `max_age`).
+  @Get('admin/audit')
+  @RequireScopes('admin')
+  @RequirePolicy({ acr: ['urn:example:mfa'], maxAge: 300 })
+  audit(): typeof auditLog {
+    return auditLog
   }
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common'
 import { ConfigModule, ConfigService } from '@nestjs/config'
 import { APP_GUARD } from '@nestjs/core'
 import { BearerGuard, BearerGuardModule, type BearerGuardModuleOptions } from '@bearer-guard/nestjs'
+import { createRedisStores } from '@bearer-guard/redis'
 import { AppController } from './app.controller.js'
 import { OrdersController } from './orders.controller.js'
 import { OrdersService } from './orders.service.js'
@@ -26,6 +27,20 @@ function oneOf<const T extends string>(
 }
 
 /**
+ * Where clients fetch this API's RFC 9728 metadata: the well-known path, then the resource's path
+ * (RFC 9728 §3.1), on the origin they use (PUBLIC_ORIGIN), never on one read from a request.
+ */
+function metadataUrl(origin: string, resource: string): string {
+  let path: string
+  try {
+    path = new URL(resource).pathname
+  } catch {
+    throw new Error(`RESOURCE must be an https:// URL (or http:// on loopback), not '${resource}'`)
+  }
+  return `${origin}/.well-known/oauth-protected-resource${path === '/' ? '' : path.replace(/\/$/, '')}`
+}
+
+/**
  * The validator's options from the environment. `ISSUER` holds one issuer, or several separated
  * by spaces: each one's keys are found by its own discovery and verify only the tokens whose `iss`
  * names it; a token naming any other issuer is refused. What cannot work stops the start-up.
@@ -45,22 +60,65 @@ function guardOptions(config: ConfigService): BearerGuardModuleOptions {
   // from the request's Host or X-Forwarded-* headers.
   const port = Number(config.get<string>('PORT') ?? 3000)
   const publicOrigin = config.get<string>('PUBLIC_ORIGIN') || `http://127.0.0.1:${port}`
+  // This API's resource identifier (RFC 8707), optional: the default AUDIENCE, and the module
+  // then serves GET /.well-known/oauth-protected-resource[/p], public (RFC 9728), with the scopes
+  // of the controllers' decorators, and names it in every 401 and 403 challenge.
+  const resource = config.get<string>('RESOURCE') || undefined
   // DPoP (RFC 9449): `allowed` beside Bearer, `required` (Bearer tokens refused), or `off`.
   const dpopMode = oneOf(config, 'DPOP', ['allowed', 'required', 'off'], 'allowed')
   // `1`: every DPoP proof must carry a nonce this API handed out (`DPoP-Nonce`).
   const dpopNonce = oneOf(config, 'DPOP_NONCE', ['0', '1'], '0') === '1'
+  // With several instances, give them all one nonce secret, so that a nonce one hands out is
+  // accepted by the others (unset: a random secret per process).
+  const nonceSecret = config.get<string>('DPOP_NONCE_SECRET') || undefined
   // The header in which a trusted TLS-terminating proxy passes the client certificate (URL-encoded
   // PEM), for certificate-bound tokens (RFC 8705). Unset: no header is trusted.
   const certificateHeader = config.get<string>('CLIENT_CERT_HEADER') || undefined
+  // State every instance of the API shares (DPoP proofs seen, revocations, unknown-kid
+  // refetches) lives in this Redis; unset, it is per process. Redis unreachable: the process still
+  // starts, DPoP requests are refused (never accepted without the replay check), Bearer ones work.
+  const redisUrl = config.get<string>('REDIS_URL') || undefined
+  const stores =
+    redisUrl === undefined
+      ? undefined
+      : createRedisStores({
+          url: redisUrl,
+          namespace: config.get<string>('REDIS_NAMESPACE') || 'bearer-guard-example',
+        })
+  // RFC 7662: with INTROSPECTION_CLIENT_ID and _SECRET, tokens that are not JWTs are sent to the
+  // (first) issuer's introspection_endpoint (from discovery), authenticated by
+  // client_secret_basic. Active answers are cached (in REDIS_URL when set), at most until exp.
+  const introspectionClientId = config.get<string>('INTROSPECTION_CLIENT_ID') || undefined
+  const introspection =
+    introspectionClientId === undefined
+      ? undefined
+      : {
+          clientId: introspectionClientId,
+          clientSecret: required(config, 'INTROSPECTION_CLIENT_SECRET'),
+          ...(stores && { cache: stores.introspection }),
+        }
   return {
-    issuer: issuers,
-    audience: required(config, 'AUDIENCE'),
+    issuer: issuers.map((issuer, i) =>
+      i === 0 && introspection ? { issuer, introspection } : issuer,
+    ),
+    audience:
+      resource === undefined
+        ? required(config, 'AUDIENCE')
+        : config.get<string>('AUDIENCE') || undefined,
+    resource,
+    resourceMetadataUrl: resource && metadataUrl(publicOrigin, resource),
     jwksUri,
     dpop:
       dpopMode === 'off'
         ? false
-        : { origin: publicOrigin, required: dpopMode === 'required', nonce: dpopNonce },
+        : {
+            origin: publicOrigin,
+            required: dpopMode === 'required',
+            nonce: dpopNonce && nonceSecret !== undefined ? { secret: nonceSecret } : dpopNonce,
+            ...(stores && { replayStore: stores.replay }),
+          },
     mtls: { certificateHeader },
+    ...(stores && { revocation: stores.revocation, keyRefetchCoordinator: stores.keyRefetch }),
   }
 }
 

@@ -4,6 +4,7 @@
  *     PORT=4100 ISSUER=https://auth.example.com/ AUDIENCE=https://api.example.com npm start
  *     NEST_PLATFORM=fastify PORT=4100 ISSUER=… AUDIENCE=… npm start
  *     PORT=4100 ISSUER='https://a.example.com/ https://b.example.com/' AUDIENCE=… npm start
+ *     RESOURCE=https://api.example.com/p ISSUER=… npm start   (RFC 9728 metadata; AUDIENCE optional)
  */
 import { NestFactory } from '@nestjs/core'
 import { ExpressAdapter, type NestExpressApplication } from '@nestjs/platform-express'

@@ -27,6 +27,7 @@ export { resolveValidator } from './resolve-validator.js'
 export type { AdapterOptionNames, ValidatorSource } from './resolve-validator.js'
 export { VALIDATOR_OPTION_NAMES } from './options/validator-options.js'
 export { assertKnownOptions } from './options/names.js'
+export { watchExpiry } from './watch-expiry.js'
 export type { KeySetFailure } from './keys/remote.js'
 export type { MaybePromise } from './options/validator-options.js'
 

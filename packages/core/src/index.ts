@@ -34,6 +34,13 @@ export type {
 export type { ClaimValue } from './claims/rules.js'
 export { MemoryReplayStore } from './stores/replay.js'
 export type { MemoryStoreOptions, ReplayStore } from './stores/replay.js'
+export type { IntrospectionSettings } from './options/introspection.js'
+export type { ClientAuthMethod } from './verifiers/client-auth.js'
+export { MemoryIntrospectionCache } from './stores/introspection-cache.js'
+export type {
+  IntrospectionCache,
+  MemoryIntrospectionCacheOptions,
+} from './stores/introspection-cache.js'
 export { MemoryRevocationStore } from './stores/revocation.js'
 export type {
   MemoryRevocationStoreOptions,

@@ -18,7 +18,8 @@ import type { BearerRequest } from './request.js'
 import { bindingStage } from './binding/stage.js'
 import { checkSyntax, extractToken, schemeOf } from './transport/extract.js'
 import type { VerifiedAccessToken } from './types.js'
-import { manyIssuers, singleIssuer } from './verifiers/issuers.js'
+import { IntrospectionVerifier, jwsOrOpaque } from './verifiers/introspection.js'
+import { manyIssuers, singleIssuer, type IssuerVerifier } from './verifiers/issuers.js'
 import { JwtVerifier, type Verified } from './verifiers/jwt.js'
 
 /** A configured validator. Create one per API, at start-up, and share it. */
@@ -132,14 +133,37 @@ export function createAccessTokenValidator(
       onFailure: reportFailure,
     })
   }
-  function verifier(spec: IssuerSpec): JwtVerifier {
-    return new JwtVerifier({ ...spec, keys: keySource(spec), clock, context })
+  // Introspecting verifiers (RFC 7662) of the configured issuers: for readiness, and the one that
+  // takes opaque tokens.
+  const introspectors: IntrospectionVerifier[] = []
+  function verifier(spec: IssuerSpec): IssuerVerifier {
+    const keys = keySource(spec)
+    const jwt = new JwtVerifier({ ...spec, keys, clock, context })
+    if (spec.introspection === undefined) return jwt
+    const r = o.remote
+    const introspector = new IntrospectionVerifier({
+      spec,
+      introspection: spec.introspection,
+      keys,
+      limits: { fetch: r.fetch, timeout: r.timeout, maxBytes: r.maxBytes },
+      allowInsecureHttp: r.allowInsecureHttp,
+      retryAfter: r.retryAfter,
+      clock,
+      context,
+      onFailure: reportFailure,
+    })
+    introspectors.push(introspector)
+    return spec.introspection.jwt ? introspector : jwt
   }
 
   const configured = o.issuers.map(verifier)
+  const ready = [...introspectors]
+  // Tokens that are not JWTs go to this issuer's introspection endpoint; without it, they are
+  // malformed JWTs (and the JWT path stays exactly as it was).
+  const opaque = introspectors.find((introspector) => introspector.opaque)
   const issuers =
     configured.length === 1 && o.resolver === undefined
-      ? singleIssuer(configured[0] as JwtVerifier)
+      ? singleIssuer(configured[0] as IssuerVerifier)
       : manyIssuers(configured, o.resolver, (entry) => verifier(o.resolveIssuer(entry)))
   const cache = o.tokenCacheSize > 0 ? new TokenCache(o.tokenCacheSize) : undefined
   const bind = bindingStage({ ...o.binding, clock })
@@ -160,12 +184,17 @@ export function createAccessTokenValidator(
     if (token.length > maxTokenLength) {
       throw new InvalidTokenError('ERR_TOKEN_TOO_LARGE', 'The access token is larger than accepted')
     }
-    const jws = decodeJws(token)
-    const selected = issuers.select(jws)
-    const verified =
-      selected instanceof Promise
-        ? selected.then((v) => v.verify(token, jws))
-        : selected.verify(token, jws)
+    const jws = opaque === undefined ? decodeJws(token) : jwsOrOpaque(token)
+    let verified: MaybePromise<Verified>
+    if (jws === undefined) {
+      verified = (opaque as IntrospectionVerifier).verify(token)
+    } else {
+      const selected = issuers.select(jws)
+      verified =
+        selected instanceof Promise
+          ? selected.then((v) => v.verify(token, jws))
+          : selected.verify(token, jws)
+    }
     if (!(verified instanceof Promise)) return store(id, verified)
     return verified.then((v) => store(id, v))
   }
@@ -323,7 +352,10 @@ export function createAccessTokenValidator(
     },
     verifyRequest,
     async ready(): Promise<void> {
-      await Promise.all(issuers.configured.map((v) => v.keys.load()))
+      await Promise.all([
+        ...issuers.configured.map((v) => v.keys.load()),
+        ...ready.map((introspector) => introspector.load()),
+      ])
     },
   })
 }

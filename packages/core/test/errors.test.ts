@@ -84,6 +84,7 @@ describe('errors render RFC 6750 challenges and bodies', () => {
         case 'ERR_TOKEN_CLAIM_INVALID':
         case 'ERR_TOKEN_BINDING_MISMATCH':
         case 'ERR_TOKEN_REVOKED':
+        case 'ERR_TOKEN_INACTIVE':
         case 'ERR_DPOP_REQUIRED':
           return e.error
       }

@@ -211,6 +211,14 @@ describe('RFC 6750 §3: every error code renders attributes within the allowed c
         ),
       ),
     ],
+    ERR_TOKEN_INACTIVE: () => {
+      // RFC 7662 §2.2: the issuer answers `active: false` for a revoked opaque token.
+      issuer.registerClient({ clientId: 'introspector', clientSecret: 's3cret' })
+      const token = issuer.mintOpaque()
+      issuer.revoke(token)
+      const introspection = { clientId: 'introspector', clientSecret: 's3cret' }
+      return [rejection(make({ introspection }).verify(token))]
+    },
     ERR_DPOP_REQUIRED: () => [
       issuer.mint({}).then((t) =>
         rejection(

@@ -7,6 +7,11 @@ import {
   type AdapterOptionNames,
 } from '@bearer-guard/core/adapter'
 import { checkLogger, reportKeySetFailures, type BearerGuardLogger } from './logger.js'
+import {
+  checkMetadataOptions,
+  createMetadataMiddleware,
+  type BearerGuardMetadataOptions,
+} from './metadata.js'
 import { watchPlacement } from './placement.js'
 import {
   checkErrorMode,
@@ -26,7 +31,7 @@ import type {
 /** The options `bearerGuard()` takes besides the validator's: every other key is refused. */
 const ADAPTER_OPTIONS: AdapterOptionNames = Object.freeze({
   where: 'bearerGuard()',
-  options: Object.freeze(['errors', 'logger']),
+  options: Object.freeze(['errors', 'logger', 'metadata']),
 })
 
 /** Options of the Express adapter itself, shared by both forms of {@link BearerGuardOptions}. */
@@ -50,6 +55,12 @@ export interface BearerGuardAdapterOptions {
    * any object with `warn(message)` fits (pino, winston…); `false` silences both.
    */
   readonly logger?: BearerGuardLogger | false
+  /**
+   * The RFC 9728 metadata document `guard.metadata` serves, when the validator has a `resource`:
+   * `scopes` adds scopes to those collected from the routes. Default: `{}` (the collected scopes
+   * only). Given without `resource`, it throws a `TypeError`: nothing would be served.
+   */
+  readonly metadata?: BearerGuardMetadataOptions
 }
 
 /**
@@ -71,7 +82,8 @@ export type BearerGuardOptions = ValidatorSource & BearerGuardAdapterOptions
  * `express.urlencoded()` before the guard). CORS preflights (`OPTIONS` with `Origin` and
  * `Access-Control-Request-Method`, no `Authorization`) pass through untouched, so `cors()` may
  * come before or after the guard. `guard.ready()` loads the issuer's keys now, for a readiness
- * probe.
+ * probe. With core's `resource` option, `guard.metadata` is the middleware serving the RFC 9728
+ * metadata document; mount it before the guard.
  *
  * @remarks Security: routes declared **before** the guard are public. Declare the routes it must
  * protect after `app.use(bearerGuard(…))`; a guard mounted after every route guards nothing, and
@@ -93,6 +105,13 @@ export function bearerGuard(options: BearerGuardOptions): BearerGuardHandler {
   const validator = resolveValidator(options, ADAPTER_OPTIONS)
   const mode = checkErrorMode(options.errors)
   const logger = checkLogger(options.logger)
+  const metadataScopes = checkMetadataOptions(options.metadata)
+  const metadata = createMetadataMiddleware(validator, metadataScopes)
+  if (metadata === undefined && options.metadata !== undefined) {
+    throw new TypeError(
+      'bearer-guard: "metadata" needs "resource": without a resource identifier there is no RFC 9728 document to serve',
+    )
+  }
   reportKeySetFailures(validator, logger)
 
   let firstRequest = true
@@ -144,10 +163,21 @@ export function bearerGuard(options: BearerGuardOptions): BearerGuardHandler {
       true,
     )
   }
-  return Object.assign(middleware, {
+  const guard = Object.assign(middleware, {
     ready: (): Promise<void> => validator.ready(),
     optional,
   })
+  // A getter, so that using it without `resource` fails where it is mounted, at start-up.
+  return Object.defineProperty(guard, 'metadata', {
+    get(): BearerGuardMiddleware {
+      if (metadata === undefined) {
+        throw new TypeError(
+          'bearer-guard: guard.metadata serves the RFC 9728 document of the "resource" option, which this guard does not have',
+        )
+      }
+      return metadata
+    },
+  }) as BearerGuardHandler
 }
 
 /**

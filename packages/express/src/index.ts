@@ -22,6 +22,7 @@ export { getAuth } from './auth.js'
 export { bearerGuard } from './guard.js'
 export type { BearerGuardAdapterOptions, BearerGuardOptions } from './guard.js'
 export type { BearerGuardLogger } from './logger.js'
+export type { BearerGuardMetadataOptions } from './metadata.js'
 export { requireAnyScope, requireClaims, requirePolicy, requireScopes } from './policies.js'
 export type { ErrorMode } from './refusal.js'
 export type {

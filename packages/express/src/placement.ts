@@ -20,25 +20,27 @@
  */
 import { warn, type BearerGuardLogger } from './logger.js'
 
-/** What this file reads of an Express 4/5 router layer. */
-interface Layer {
+/** What this file (and metadata.ts) reads of an Express 4/5 router layer. */
+export interface Layer {
   readonly handle?: unknown
   readonly route?: unknown
 }
 
-type Stack = readonly Layer[]
+/** A router's or a route's `stack`: its layers, in declaration order. */
+export type Stack = readonly Layer[]
 
 /** How deep nested routers are searched; real apps stay far below it. */
-const MAX_DEPTH = 16
+export const MAX_DEPTH = 16
 
-function stackOf(value: unknown): Stack | undefined {
+/** The layers of a router or a route (`stack`), if `value` has any. */
+export function stackOf(value: unknown): Stack | undefined {
   if ((typeof value !== 'function' && typeof value !== 'object') || value === null) return undefined
   const { stack } = value as { stack?: unknown }
   return Array.isArray(stack) ? (stack as Stack) : undefined
 }
 
 /** The router of an Express 4 (`_router`) or Express 5 (`router`) app. */
-function routerOf(app: unknown): unknown {
+export function routerOf(app: unknown): unknown {
   if (typeof app !== 'function') return undefined
   const legacy = (app as { _router?: unknown })._router
   if (legacy !== undefined) return legacy

@@ -7,14 +7,20 @@ import {
 } from '@bearer-guard/core'
 import { isCorsPreflight } from '@bearer-guard/core/adapter'
 import { getAuth } from './auth.js'
+import { rememberPolicy } from './metadata.js'
 import { anonymousRefusal, errorModeOf, refuse } from './refusal.js'
 import type { BearerGuardMiddleware } from './types.js'
 
 /**
  * Route middleware enforcing a core {@link AccessPolicy} on the token verified by
- * {@link bearerGuard}, which must be mounted before it. The policy is checked when the route is
- * defined (a malformed one throws a `TypeError` then); a token that does not satisfy it is
- * refused with 403 `insufficient_scope`, the same way (`errors` mode) as the guard refuses.
+ * {@link bearerGuard}, which must be mounted before it: scopes (`allOf`, `anyOf`), step-up
+ * (`acr`, `maxAge`, RFC 9470) and a `claims` check. The policy is checked when the route is
+ * defined (a malformed one throws a `TypeError` then). A token lacking a scope, or refused by
+ * `claims`, gets 403 `insufficient_scope`; one whose authentication is not strong enough (`acr`)
+ * or too old (`auth_time` more than `maxAge` seconds ago) gets 401
+ * `insufficient_user_authentication` with `acr_values` or `max_age` in the challenge. Refusals are
+ * delivered the same way (`errors` mode) as the guard's. Its scopes are listed in the guard's
+ * RFC 9728 document (`guard.metadata`).
  *
  * @example
  * ```ts
@@ -23,11 +29,13 @@ import type { BearerGuardMiddleware } from './types.js'
  *   requirePolicy({ allOf: ['orders:write'], claims: (c) => c.tenant_id === 'acme' }),
  *   handler,
  * )
+ * // Step-up: multi-factor authentication within the last 5 minutes.
+ * app.get('/admin/audit', requirePolicy({ allOf: ['admin'], acr: ['urn:example:mfa'], maxAge: 300 }), handler)
  * ```
  */
 export function requirePolicy(policy: AccessPolicy): BearerGuardMiddleware {
   const defined = definePolicy(policy)
-  return function requirePolicyMiddleware(req, res, next): void {
+  const middleware: BearerGuardMiddleware = function requirePolicyMiddleware(req, res, next): void {
     // The guard let a CORS preflight through without a token; so does a route helper.
     if (req.auth === undefined && isCorsPreflight(req.method, req.headers)) {
       next()
@@ -67,6 +75,9 @@ export function requirePolicy(policy: AccessPolicy): BearerGuardMiddleware {
       )
     }
   }
+  // For `scopes_supported` of the RFC 9728 document, read only when it is first requested.
+  rememberPolicy(middleware, defined)
+  return middleware
 }
 
 /**

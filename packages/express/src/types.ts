@@ -77,4 +77,24 @@ export type BearerGuardHandler = BearerGuardMiddleware & {
    * ```
    */
   readonly optional: BearerGuardMiddleware
+  /**
+   * Middleware serving this API's RFC 9728 protected resource metadata: `GET` (and `HEAD`) of
+   * its well-known path (RFC 9728 §3.1: `/.well-known/oauth-protected-resource` followed by the
+   * path of `resource`, or the path of `resourceMetadataUrl`) answers 200 with the JSON document
+   * and `Access-Control-Allow-Origin: *`; every other request passes on untouched.
+   * `scopes_supported` is collected, at the first request for the document, from the
+   * `requireScopes()`, `requireAnyScope()` and `requirePolicy()` middleware of the app's routes
+   * and routers, plus the guard's `metadata.scopes`. Mount it before the guard: it is public.
+   *
+   * @throws `TypeError` when read on a guard whose validator has no `resource`.
+   *
+   * @example
+   * ```ts
+   * const guard = bearerGuard({ issuer, resource: 'https://api.example.com/mcp' })
+   * app.use(guard.metadata) // GET /.well-known/oauth-protected-resource/mcp
+   * app.use(guard)
+   * app.get('/mcp/orders', requireScopes('orders:read'), listOrders)
+   * ```
+   */
+  readonly metadata: BearerGuardMiddleware
 }

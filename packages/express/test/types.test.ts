@@ -55,6 +55,17 @@ describe('types', () => {
     express4.Router().get('/', guard, requirePolicy({ allOf: ['a'] }))
   })
 
+  it('serves the metadata with middleware both Express majors accept', () => {
+    const guard = bearerGuard({ issuer: 'https://auth.example.com/', resource: 'https://api' })
+    expectTypeOf(guard.metadata).toEqualTypeOf<BearerGuardMiddleware>()
+    expectTypeOf(guard.metadata).toExtend<RequestHandler>()
+    expectTypeOf(guard.metadata).toExtend<RequestHandler4>()
+    expectTypeOf<{ scopes: string[] }>().toExtend<NonNullable<BearerGuardOptions['metadata']>>()
+    expectTypeOf(
+      requirePolicy({ acr: ['urn:example:mfa'], maxAge: 300 }),
+    ).toExtend<RequestHandler>()
+  })
+
   it('accepts validator options or a prebuilt validator, not both', () => {
     expectTypeOf<{ issuer: string; audience: string }>().toExtend<BearerGuardOptions>()
     expectTypeOf<{

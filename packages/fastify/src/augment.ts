@@ -7,8 +7,10 @@ import type { AccessPolicy, VerifiedAccessToken } from '@bearer-guard/core'
  * - `true`: any valid access token (useful with `protect: 'none'`).
  * - `'optional'`: anonymous callers pass (`request.auth` is `null`); a token, if sent, must be
  *   valid (else the usual 400/401).
- * - an {@link AccessPolicy} (`allOf`, `anyOf`, `claims`, `description`): a valid access token that
- *   satisfies it, else 403 `insufficient_scope`. Checked when the route is defined.
+ * - an {@link AccessPolicy} (`allOf`, `anyOf`, `acr`, `maxAge`, `claims`, `description`): a valid
+ *   access token that satisfies it, else 403 `insufficient_scope` (a scope or `claims`) or 401
+ *   `insufficient_user_authentication` with `acr_values` or `max_age` (step-up, RFC 9470). Checked
+ *   when the route is defined; its scopes are listed in the RFC 9728 document the plugin serves.
  * - absent: what the plugin's `protect` option says (`'all'`: any valid token; `'none'`: public).
  */
 export type RouteAuth = boolean | 'optional' | AccessPolicy

@@ -23,6 +23,7 @@ import { bearerGuard } from './plugin.js'
 
 export type { BearerGuardDecorator, RouteAuth } from './augment.js'
 export { getAuth } from './auth.js'
+export type { BearerGuardMetadataOptions } from './metadata.js'
 export type { BearerGuardAdapterOptions, BearerGuardOptions } from './options.js'
 export { bearerGuard }
 export { BearerGuardError, isBearerGuardError } from '@bearer-guard/core'

@@ -1,10 +1,11 @@
 import type { AccessTokenValidator, ValidatorSource } from '@bearer-guard/core'
 import { resolveValidator, type AdapterOptionNames } from '@bearer-guard/core/adapter'
+import { checkMetadataOptions, type BearerGuardMetadataOptions } from './metadata.js'
 
 /** The options the plugin takes besides the validator's: every other key is refused. */
 const ADAPTER_OPTIONS: AdapterOptionNames = Object.freeze({
   where: 'the bearerGuard plugin',
-  options: Object.freeze(['errors', 'protect', 'hook']),
+  options: Object.freeze(['errors', 'protect', 'hook', 'metadata']),
 })
 
 /**
@@ -39,6 +40,14 @@ export interface BearerGuardAdapterOptions {
    * accepts form-body tokens.
    */
   readonly hook?: 'onRequest' | 'preHandler'
+  /**
+   * The RFC 9728 protected resource metadata document, served when the validator has a
+   * `resource`: `GET` of its well-known path (RFC 9728 §3.1), public, with `scopes_supported`
+   * collected from the routes' `config.auth` policies plus `scopes`. `false`: not served (serve it
+   * yourself). Default: `{}` (served, with the collected scopes). Given without `resource`, an
+   * object throws a `TypeError`: nothing would be served.
+   */
+  readonly metadata?: false | BearerGuardMetadataOptions
 }
 
 /**
@@ -54,6 +63,8 @@ export interface ResolvedOptions {
   readonly errors: 'respond' | 'throw'
   readonly protect: 'all' | 'none'
   readonly hook: 'onRequest' | 'preHandler'
+  /** `false`: no metadata route; else the extra scopes of the document. */
+  readonly metadata: false | readonly string[]
 }
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
@@ -87,5 +98,6 @@ export function resolveOptions(options: BearerGuardOptions | undefined): Resolve
       'bearer-guard: "allowFormBody" needs "hook": "preHandler" (the body is not parsed at onRequest)',
     )
   }
-  return { validator, errors, protect, hook }
+  const metadata = checkMetadataOptions(options.metadata)
+  return { validator, errors, protect, hook, metadata }
 }

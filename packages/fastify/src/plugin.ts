@@ -14,6 +14,7 @@ import type {
 } from 'fastify'
 import fp from 'fastify-plugin'
 import type { BearerGuardDecorator, RouteAuth } from './augment.js'
+import { declareMetadataRoutes } from './metadata.js'
 import { resolveOptions, type BearerGuardOptions, type ResolvedOptions } from './options.js'
 import { refuse } from './refusal.js'
 import { routeNeed, type RouteNeed } from './route.js'
@@ -127,6 +128,8 @@ function setup(fastify: FastifyInstance, options: BearerGuardOptions): void {
     done()
   })
 
+  // Every scope a route's policy names, for `scopes_supported` of the RFC 9728 document.
+  const scopes = new Set<string>()
   fastify.addHook('onRoute', (route) => {
     const config: MarkedConfig = route.config
     const need = routeNeed(config?.auth, resolved.protect, `${String(route.method)} ${route.url}`)
@@ -134,11 +137,23 @@ function setup(fastify: FastifyInstance, options: BearerGuardOptions): void {
     const marked: MarkedConfig = { ...config, [SEEN]: true }
     route.config = marked
     if (need.kind === 'public') return
+    if (need.kind === 'policy') {
+      for (const scope of need.policy.allOf ?? []) scopes.add(scope)
+      for (const scope of need.policy.anyOf ?? []) scopes.add(scope)
+    }
     const guard = createGuard(resolved, need)
     // The guard goes first among the route's own hooks, which may rely on `request.auth`.
     if (resolved.hook === 'onRequest') route.onRequest = [guard, ...toList(route.onRequest)]
     else route.preHandler = [guard, ...toList(route.preHandler)]
   })
+
+  declareMetadataRoutes(
+    fastify,
+    validator,
+    resolved.metadata,
+    options.metadata !== undefined,
+    scopes,
+  )
 
   // Routes declared in this context before the plugin finished loading never reached the onRoute
   // hook above. Serving them unguarded would fail open, so refuse with a 500 that says why.
@@ -190,7 +205,13 @@ const plugin: FastifyPluginCallback<BearerGuardOptions> = (fastify, options, don
  *
  * Per route, `config.auth` says what is needed: `false` (public), `true` (any valid token),
  * `'optional'` (anonymous callers pass with `request.auth` null; a token, if sent, must be valid),
- * or a core policy `{ allOf, anyOf, claims, description }` (else 403 `insufficient_scope`).
+ * or a core policy `{ allOf, anyOf, claims, description }` (else 403 `insufficient_scope`), with
+ * step-up `{ acr, maxAge }` (else 401 `insufficient_user_authentication`, RFC 9470).
+ *
+ * With core's `resource` option, the plugin also serves the RFC 9728 protected resource metadata
+ * at its well-known path (e.g. `GET /.well-known/oauth-protected-resource/mcp` for
+ * `https://api.example.com/mcp`), public and readable from any origin, with `scopes_supported`
+ * collected from the routes' policies; `metadata: false` turns it off.
  * Options are checked at registration (an unknown one, such as `protcet`, names the closest known
  * option) and policies when the route is defined: mistakes throw a `TypeError` from
  * `register()`/`ready()`, never per request.

@@ -8,6 +8,7 @@ import { describe, expectTypeOf, it } from 'vitest'
 import defaultExport, {
   bearerGuard,
   getAuth,
+  type BearerGuardAdapterOptions,
   type BearerGuardDecorator,
   type BearerGuardOptions,
   type RouteAuth,
@@ -49,6 +50,8 @@ describe('types', () => {
     expectTypeOf<{ allOf: string }>().not.toExtend<FastifyContextConfig['auth']>()
     expectTypeOf<{ allOf: string[] }>().toExtend<FastifyContextConfig['auth']>()
     expectTypeOf<'optional'>().toExtend<FastifyContextConfig['auth']>()
+    expectTypeOf<{ acr: string[]; maxAge: number }>().toExtend<FastifyContextConfig['auth']>()
+    expectTypeOf<{ acr: string }>().not.toExtend<FastifyContextConfig['auth']>()
     expectTypeOf<RouteAuth>().toEqualTypeOf<
       boolean | 'optional' | import('@bearer-guard/core').AccessPolicy
     >()
@@ -80,6 +83,12 @@ describe('types', () => {
     }>().not.toExtend<BearerGuardOptions>()
     // An issuer (or a resolver) is needed; the audience may sit in each issuer's entry.
     expectTypeOf<{ audience: string }>().not.toExtend<BearerGuardOptions>()
+  })
+
+  it('takes the metadata option: false, or extra scopes', () => {
+    expectTypeOf<{ metadata: false }>().toExtend<BearerGuardAdapterOptions>()
+    expectTypeOf<{ metadata: { scopes: string[] } }>().toExtend<BearerGuardAdapterOptions>()
+    expectTypeOf<{ metadata: true }>().not.toExtend<BearerGuardAdapterOptions>()
   })
 
   it('decorates the instance with bearerGuard.ready()', () => {

@@ -5,9 +5,11 @@ import {
   type AdapterOptionNames,
 } from '@bearer-guard/core/adapter'
 import { Global, Module, type DynamicModule, type FactoryProvider } from '@nestjs/common'
+import { DiscoveryModule } from '@nestjs/core'
 import { BEARER_GUARD_VALIDATOR } from './bearer-guard.constants.js'
 import type { BearerGuardModuleOptions } from './bearer-guard.interfaces.js'
 import { KeySetFailureReporter } from './bearer-guard.logger.js'
+import { ResourceMetadataRoute } from './bearer-guard.metadata.js'
 import {
   BEARER_GUARD_OPTIONS,
   ConfigurableBearerGuardModule,
@@ -16,12 +18,13 @@ import {
 import { BearerGuardReadiness } from './bearer-guard.readiness.js'
 
 /**
- * The module takes the validator's options and nothing else (no builder extras): any other key,
- * from `forRoot` or a `forRootAsync` factory, is refused with the closest known name.
+ * The module takes the validator's options and its own `metadata`, nothing else (no builder
+ * extras): any other key, from `forRoot` or a `forRootAsync` factory, is refused with the closest
+ * known name.
  */
 const MODULE_OPTIONS: AdapterOptionNames = Object.freeze({
   where: 'BearerGuardModule',
-  options: Object.freeze([]),
+  options: Object.freeze(['metadata']),
 })
 
 /** What Nest's `forRootAsync` understands (Nest 11 and 12); a misspelt `useFactory` is refused. */
@@ -53,6 +56,12 @@ const validatorProvider: FactoryProvider<AccessTokenValidator> = {
  * Protect routes with `@UseGuards(BearerGuard)`, or every route with
  * `{ provide: APP_GUARD, useClass: BearerGuard }` and `@Public()` on the exceptions.
  *
+ * With core's `resource` option, the module also serves the RFC 9728 protected resource metadata
+ * at its well-known path (e.g. `GET /.well-known/oauth-protected-resource/mcp` for
+ * `https://api.example.com/mcp`), public and readable from any origin, with `scopes_supported`
+ * collected from the controllers' `@RequireScopes`, `@RequireAnyScope` and `@RequirePolicy`;
+ * `metadata: false` turns it off.
+ *
  * @example
  * ```ts
  * @Module({
@@ -81,7 +90,13 @@ const validatorProvider: FactoryProvider<AccessTokenValidator> = {
  */
 @Global()
 @Module({
-  providers: [validatorProvider, BearerGuardReadiness, KeySetFailureReporter],
+  imports: [DiscoveryModule],
+  providers: [
+    validatorProvider,
+    BearerGuardReadiness,
+    KeySetFailureReporter,
+    ResourceMetadataRoute,
+  ],
   exports: [BEARER_GUARD_VALIDATOR, BearerGuardReadiness],
 })
 export class BearerGuardModule extends ConfigurableBearerGuardModule {

@@ -36,7 +36,12 @@
 export { Auth } from './auth.decorator.js'
 export { BEARER_GUARD_VALIDATOR } from './bearer-guard.constants.js'
 export { BearerGuardException } from './bearer-guard.exception.js'
-export type { BearerGuardModuleOptions, BearerGuardRequest } from './bearer-guard.interfaces.js'
+export type {
+  BearerGuardMetadataOptions,
+  BearerGuardModuleAdapterOptions,
+  BearerGuardModuleOptions,
+  BearerGuardRequest,
+} from './bearer-guard.interfaces.js'
 export { BEARER_GUARD_OPTIONS } from './bearer-guard.module-definition.js'
 export type {
   BearerGuardModuleAsyncOptions,

@@ -108,9 +108,12 @@ export function RequireClaims(
 }
 
 /**
- * Requires a core `AccessPolicy` (`allOf`, `anyOf`, `claims`, all of which must hold), e.g. one
- * shared between routes or adapters. A method's `@RequirePolicy` replaces its class's. Needs
- * {@link BearerGuard}.
+ * Requires a core `AccessPolicy` (`allOf`, `anyOf`, `acr`, `maxAge`, `claims`, all of which must
+ * hold), e.g. one shared between routes or adapters. A method's `@RequirePolicy` replaces its
+ * class's. Needs {@link BearerGuard}. A missing scope or a refusing `claims` gets 403
+ * `insufficient_scope`; step-up, an authentication not strong enough (`acr`) or too old
+ * (`auth_time` more than `maxAge` seconds ago), gets 401 `insufficient_user_authentication` with
+ * `acr_values` or `max_age` in the challenge (RFC 9470 §3).
  *
  * @throws `TypeError` when the class is defined, for an empty or malformed policy.
  *
@@ -121,6 +124,12 @@ export function RequireClaims(
  * @Post(':id/refund')
  * @RequirePolicy(canRefund)
  * refund() {}
+ *
+ * // Step-up: multi-factor authentication within the last 5 minutes.
+ * @Get('audit')
+ * @RequireScopes('admin')
+ * @RequirePolicy({ acr: ['urn:example:mfa'], maxAge: 300 })
+ * audit() {}
  * ```
  */
 export function RequirePolicy(policy: AccessPolicy): CustomDecorator {

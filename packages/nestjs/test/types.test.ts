@@ -43,6 +43,23 @@ describe('types', () => {
     }>().not.toExtend<BearerGuardModuleOptions>()
   })
 
+  it('module options take metadata: false, or extra scopes', () => {
+    expectTypeOf<{
+      issuer: string
+      resource: string
+      metadata: false
+    }>().toExtend<BearerGuardModuleOptions>()
+    expectTypeOf<{
+      validator: AccessTokenValidator
+      metadata: { scopes: string[] }
+    }>().toExtend<BearerGuardModuleOptions>()
+    expectTypeOf<{
+      issuer: string
+      resource: string
+      metadata: true
+    }>().not.toExtend<BearerGuardModuleOptions>()
+  })
+
   it('Express and Fastify requests fit BearerGuardRequest; auth is the verified token', () => {
     expectTypeOf<Request>().toExtend<BearerGuardRequest>()
     expectTypeOf<FastifyRequest>().toExtend<BearerGuardRequest>()

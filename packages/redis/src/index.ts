@@ -24,6 +24,11 @@ export type { RedisStores } from './stores.js'
 export { RedisReplayStore } from './replay-store.js'
 export { RedisRevocationStore } from './revocation-store.js'
 export { RedisKeyRefetchCoordinator } from './key-refetch.js'
+export { RedisIntrospectionCache } from './introspection-cache.js'
+export type {
+  RedisIntrospectionCacheOptions,
+  RedisIntrospectionSettings,
+} from './introspection-cache.js'
 export type { NodeRedisClient } from './connection.js'
 export type {
   RedisConnectionOptions,

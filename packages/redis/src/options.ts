@@ -2,6 +2,7 @@
  * The stores' options, checked once at construction with a clear `TypeError`, never per request.
  */
 import type { NodeRedisClient } from './connection.js'
+import type { RedisIntrospectionSettings } from './introspection-cache.js'
 import { checkNamespace } from './keys.js'
 
 /** Where the stores' Redis is: a client you made, or a URL from which the store makes its own. */
@@ -99,6 +100,8 @@ export type RedisStoresOptions = RedisConnectionOptions &
     readonly replay?: RedisReplaySettings
     /** The revocation store's settings (see {@link RedisRevocationSettings}). */
     readonly revocation?: RedisRevocationSettings
+    /** The introspection cache's settings (see {@link RedisIntrospectionSettings}). */
+    readonly introspection?: RedisIntrospectionSettings
   }
 
 /** @internal */

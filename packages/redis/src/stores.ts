@@ -10,6 +10,7 @@ import {
   resolveBase,
   type RedisStoresOptions,
 } from './options.js'
+import { INTROSPECTION_NAMES, RedisIntrospectionCache } from './introspection-cache.js'
 import { RedisKeyRefetchCoordinator } from './key-refetch.js'
 import { RedisReplayStore } from './replay-store.js'
 import { RedisRevocationStore } from './revocation-store.js'
@@ -22,6 +23,8 @@ export interface RedisStores {
   readonly revocation: RedisRevocationStore
   /** For `keyRefetchCoordinator`: one unknown-`kid` refetch per cooldown for the whole fleet. */
   readonly keyRefetch: RedisKeyRefetchCoordinator
+  /** For `introspection: { cache }`: token introspection answers shared by the fleet. */
+  readonly introspection: RedisIntrospectionCache
   /**
    * Resolves once connected and the revocations in Redis are loaded (see
    * {@link RedisReplayStore.ready}, {@link RedisRevocationStore.ready}): await it before serving.
@@ -55,10 +58,18 @@ export interface RedisStores {
  * ```
  */
 export function createRedisStores(options: RedisStoresOptions): RedisStores {
-  knownKeys(options, [...BASE_NAMES, 'replay', 'revocation'], 'createRedisStores')
-  const { replay = {}, revocation = {}, url: _url, client: _client, ...common } = options
+  knownKeys(options, [...BASE_NAMES, 'replay', 'revocation', 'introspection'], 'createRedisStores')
+  const {
+    replay = {},
+    revocation = {},
+    introspection = {},
+    url: _url,
+    client: _client,
+    ...common
+  } = options
   knownKeys(replay, REPLAY_NAMES, 'replay')
   knownKeys(revocation, REVOCATION_NAMES, 'revocation')
+  knownKeys(introspection, INTROSPECTION_NAMES, 'introspection')
   // Checked before a connection is opened.
   const { connection } = resolveBase(options)
   const client = 'client' in connection ? connection.client : openClient(connection.url)
@@ -69,15 +80,27 @@ export function createRedisStores(options: RedisStoresOptions): RedisStores {
     const revocationStore = new RedisRevocationStore({ ...common, ...revocation, client })
     made.push(revocationStore)
     const keyRefetch = new RedisKeyRefetchCoordinator({ ...common, client })
+    made.push(keyRefetch)
+    const introspectionCache = new RedisIntrospectionCache({ ...common, ...introspection, client })
     return {
       replay: replayStore,
       revocation: revocationStore,
       keyRefetch,
+      introspection: introspectionCache,
       async ready() {
-        await Promise.all([replayStore.ready(), revocationStore.ready()])
+        await Promise.all([
+          replayStore.ready(),
+          revocationStore.ready(),
+          introspectionCache.ready(),
+        ])
       },
       async close() {
-        await Promise.all([replayStore.close(), revocationStore.close(), keyRefetch.close()])
+        await Promise.all([
+          replayStore.close(),
+          revocationStore.close(),
+          keyRefetch.close(),
+          introspectionCache.close(),
+        ])
         if (!('client' in connection)) await closeClient(client)
       },
     }

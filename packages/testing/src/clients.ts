@@ -1,7 +1,12 @@
+import type { JWK } from 'jose'
 import { assertKnownKeys } from './option-keys.js'
 
-/** A client authentication method of the token endpoint (RFC 6749 §2.3.1, OIDC Core §9). */
-export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post'
+/**
+ * A client authentication method of the token and introspection endpoints (RFC 6749 §2.3.1;
+ * `private_key_jwt`: RFC 7523 §2.2, OIDC Core §9).
+ */
+export type TokenEndpointAuthMethod =
+  'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
 
 /**
  * A confidential client of the test issuer's token endpoint, as given to `createTestIssuer({
@@ -37,9 +42,16 @@ export interface TestClientOptions {
   readonly grantTypes?: readonly string[]
   /**
    * The only authentication method accepted for this client (RFC 7591
-   * `token_endpoint_auth_method`); the other one gets `invalid_client`. Default: both are accepted.
+   * `token_endpoint_auth_method`), at the token and the introspection endpoint; the others get
+   * `invalid_client`. Default: every method the client can use (`private_key_jwt` needs `jwks`).
    */
   readonly tokenEndpointAuthMethod?: TokenEndpointAuthMethod
+  /**
+   * The client's public keys (RFC 7591 `jwks`, a JWK Set of public keys): a `private_key_jwt`
+   * client assertion (RFC 7523 §2.2) must be signed by one of them. Default: none (the client
+   * cannot use `private_key_jwt`).
+   */
+  readonly jwks?: { readonly keys: readonly JWK[] }
 }
 
 /** A registered client, with every default applied (a frozen snapshot). */
@@ -56,8 +68,10 @@ export interface TestClient {
   readonly resources: readonly string[]
   /** The grant types it may use. */
   readonly grantTypes: readonly string[]
-  /** The only authentication method accepted for it; `undefined`: both. */
+  /** The only authentication method accepted for it; `undefined`: every one it can use. */
   readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod | undefined
+  /** Its public keys for `private_key_jwt`; empty when it has none. */
+  readonly jwks: readonly JWK[]
 }
 
 /** Every option of {@link TestClientOptions}; the compiler keeps it complete. */
@@ -69,9 +83,35 @@ const CLIENT_OPTION_NAMES: Readonly<Record<keyof TestClientOptions, true>> = {
   resources: true,
   grantTypes: true,
   tokenEndpointAuthMethod: true,
+  jwks: true,
 }
 
-const AUTH_METHODS: readonly string[] = ['client_secret_basic', 'client_secret_post']
+const AUTH_METHODS: readonly string[] = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+]
+/** JWK members that only a private key has (RFC 7518 §6.2.2, §6.3.2, RFC 8037 §2). */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']
+
+/** The public keys of `jwks`, checked: a JWK Set of asymmetric public keys. */
+function publicKeys(jwks: unknown, fail: (message: string) => never): readonly JWK[] {
+  if (jwks === undefined) return Object.freeze([])
+  const keys: unknown =
+    typeof jwks === 'object' && jwks !== null ? (jwks as { keys?: unknown }).keys : undefined
+  if (!Array.isArray(keys) || keys.length === 0) fail('jwks must be a JWK Set: { keys: [ … ] }')
+  for (const key of keys as unknown[]) {
+    if (typeof key !== 'object' || key === null || Array.isArray(key))
+      fail('jwks.keys must hold JWK objects')
+    const jwk = key as Record<string, unknown>
+    if (!['RSA', 'EC', 'OKP'].includes(String(jwk.kty)))
+      fail('jwks.keys must be RSA, EC or OKP keys')
+    if (PRIVATE_MEMBERS.some((name) => name in jwk)) {
+      fail('jwks.keys must be public keys: a client registers no private key material')
+    }
+  }
+  return Object.freeze((keys as JWK[]).map((key) => Object.freeze({ ...key })))
+}
 /** RFC 6749 Appendix A: `VSCHAR = %x20-7E`. */
 const VSCHARS = /^[\x20-\x7E]+$/
 /** RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`. */
@@ -141,7 +181,13 @@ export function createClient(
   }
   const method = options.tokenEndpointAuthMethod
   if (method !== undefined && !AUTH_METHODS.includes(method)) {
-    fail('tokenEndpointAuthMethod must be "client_secret_basic" or "client_secret_post"')
+    fail(
+      'tokenEndpointAuthMethod must be "client_secret_basic", "client_secret_post" or "private_key_jwt"',
+    )
+  }
+  const jwks = publicKeys(options.jwks, fail)
+  if (method === 'private_key_jwt' && jwks.length === 0) {
+    fail('tokenEndpointAuthMethod "private_key_jwt" needs the client\'s public keys in jwks')
   }
   return Object.freeze({
     clientId,
@@ -151,5 +197,6 @@ export function createClient(
     resources: Object.freeze([...new Set(resources)]),
     grantTypes: Object.freeze([...grantTypes]),
     tokenEndpointAuthMethod: method,
+    jwks,
   })
 }

@@ -1,6 +1,6 @@
 /**
- * A failure the test issuer's discovery or JWKS endpoint can be told to produce (see
- * `TestIssuer.fail`).
+ * A failure the test issuer's discovery, JWKS or introspection endpoint can be told to produce
+ * (see `TestIssuer.fail`).
  *
  * - `status`: answer with this status, `body` (default `''`) and `headers` (default none), e.g.
  *   500, 404, or 302 with a `Location` header.
@@ -25,8 +25,11 @@ export type Fault =
   | { readonly kind: 'reset' }
   | { readonly kind: 'body'; readonly body: string; readonly contentType?: string }
 
-/** The endpoints faults can be injected into; `'all'` means both discovery and JWKS. */
-export type FaultEndpoint = 'discovery' | 'jwks' | 'all'
+/**
+ * The endpoints faults can be injected into; `'all'` means both discovery and JWKS (not the
+ * introspection endpoint, which is named on its own).
+ */
+export type FaultEndpoint = 'discovery' | 'jwks' | 'introspection' | 'all'
 
 /** The body served by a `garbage` fault. */
 export const GARBAGE_BODY = '<html><body><h1>502 Bad Gateway</h1></body></html>'

@@ -55,6 +55,13 @@ export interface TestIssuerOptions {
    * `invalid_client` until one is registered).
    */
   readonly clients?: readonly TestClientOptions[]
+  /**
+   * Serve RFC 9701 signed introspection responses: the discovery documents list
+   * `introspection_signing_alg_values_supported` (the active key's algorithm), and an
+   * introspection request whose `Accept` names `application/token-introspection+jwt` gets a JWT
+   * signed by the active key. Default `false` (plain RFC 7662 JSON only).
+   */
+  readonly signedIntrospection?: boolean
 }
 
 /** Every option of {@link TestIssuerOptions}; the compiler keeps it complete. */
@@ -69,6 +76,7 @@ const OPTION_NAMES: Readonly<Record<keyof TestIssuerOptions, true>> = {
   port: true,
   clock: true,
   clients: true,
+  signedIntrospection: true,
 }
 
 /** Options after defaults and checks. */
@@ -84,6 +92,7 @@ export interface ResolvedIssuerOptions {
   readonly port: number
   readonly clock: () => number
   readonly clients: readonly TestClient[]
+  readonly signedIntrospection: boolean
 }
 
 function optionError(message: string): never {
@@ -153,7 +162,10 @@ export function resolveIssuerOptions(options: TestIssuerOptions): ResolvedIssuer
     const where = `createTestIssuer(): clients[${index}]`
     addClient(clients, createClient(entry, audience, where), where)
   }
+  const signedIntrospection = options.signedIntrospection ?? false
+  if (typeof signedIntrospection !== 'boolean') optionError('signedIntrospection must be a boolean')
   return {
+    signedIntrospection,
     algorithm,
     path,
     issuer,

@@ -1,10 +1,15 @@
+import { randomBytes } from 'node:crypto'
+import { CompactSign, compactVerify, createLocalJWKSet } from 'jose'
+import type { ClientAuthContext } from './client-auth.js'
 import { createClient } from './clients.js'
 import { assertFault } from './faults.js'
 import { addClient, resolveIssuerOptions } from './issuer-options.js'
 import type { TestIssuerOptions } from './issuer-options.js'
 import { generateTestKey } from './keys.js'
 import type { TestKey } from './keys.js'
-import { mintToken } from './mint.js'
+import { handleIntrospectionRequest } from './introspection-endpoint.js'
+import type { IntrospectionContext } from './introspection-endpoint.js'
+import { confirmation, defaultClaims, mergeMembers, mintToken } from './mint.js'
 import { buildShape } from './providers/index.js'
 import type { ShapeOptions } from './providers/shape.js'
 import { json, startServer } from './server.js'
@@ -52,8 +57,17 @@ export type { RotateOptions, TestIssuer } from './test-issuer.js'
  * ```
  */
 export async function createTestIssuer(options: TestIssuerOptions = {}): Promise<TestIssuer> {
-  const { algorithm, path, discovery, audience, tokenLifetime, port, clock, ...resolved } =
-    resolveIssuerOptions(options)
+  const {
+    algorithm,
+    path,
+    discovery,
+    audience,
+    tokenLifetime,
+    port,
+    clock,
+    signedIntrospection,
+    ...resolved
+  } = resolveIssuerOptions(options)
   const clients = new Map(resolved.clients.map((client) => [client.clientId, client]))
 
   let activeKey = await generateTestKey(algorithm, { jwkMembers: resolved.jwkMembers })
@@ -63,25 +77,75 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
   let origin = ''
   const base = (): string => origin + path
   const issuerId = (): string => resolved.issuer ?? base()
+  const authMethods = ['client_secret_basic', 'client_secret_post', 'private_key_jwt']
   const metadata = (): Record<string, unknown> => ({
     issuer: issuerId(),
     jwks_uri: `${base()}/jwks`,
     token_endpoint: `${base()}/token`,
+    introspection_endpoint: `${base()}/introspect`,
     response_types_supported: ['token'],
     grant_types_supported: ['client_credentials'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [...new Set([...published.values()].map((k) => k.alg))],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    token_endpoint_auth_methods_supported: authMethods,
+    introspection_endpoint_auth_methods_supported: authMethods,
+    // RFC 9701 §7: the algorithms of signed introspection responses, when they are served.
+    ...(signedIntrospection ? { introspection_signing_alg_values_supported: [activeKey.alg] } : {}),
   })
-  const tokenContext: TokenEndpointContext = {
+  // Client assertions (RFC 7523) are used once, at either endpoint.
+  const seenAssertions = new Map<string, number>()
+  const clientAuth = (endpoint: string): ClientAuthContext => ({
+    clients,
     get realm() {
       return issuerId()
     },
-    clients,
+    // RFC 7523 §3 item 3: the issuer identifier, or the URL of the endpoint the assertion is for.
+    get assertionAudiences() {
+      return [issuerId(), `${base()}/${endpoint}`]
+    },
+    seenAssertions,
+    clock,
+  })
+  const tokenContext: TokenEndpointContext = {
+    clientAuth: clientAuth('token'),
     tokenLifetime,
     // Signed by the key active at request time, like `mint`.
     mint: (claims) =>
       mintToken({ issuer: issuerId(), audience, tokenLifetime, clock, activeKey }, claims),
+  }
+  // Opaque tokens issued (RFC 7662: only the issuer knows what they mean), and revoked tokens.
+  const opaque = new Map<string, Readonly<Record<string, unknown>>>()
+  const revoked = new Set<string>()
+  const introspectionContext: IntrospectionContext = {
+    clientAuth: clientAuth('introspect'),
+    clock,
+    issuer: issuerId,
+    async lookUp(token) {
+      const known = opaque.get(token)
+      if (known !== undefined || token.split('.').length !== 3) return known
+      // A JWT this issuer signed with a key it still publishes.
+      try {
+        const keys = createLocalJWKSet({ keys: [...published.values()].map((k) => k.publicJwk) })
+        const { payload } = await compactVerify(token, keys)
+        const claims: unknown = JSON.parse(new TextDecoder().decode(payload))
+        return typeof claims === 'object' && claims !== null && !Array.isArray(claims)
+          ? (claims as Record<string, unknown>)
+          : undefined
+      } catch {
+        return undefined
+      }
+    },
+    isRevoked: (token) => revoked.has(token),
+    signResponse: signedIntrospection
+      ? (payload) =>
+          new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+            .setProtectedHeader({
+              alg: activeKey.alg,
+              kid: activeKey.kid,
+              typ: 'token-introspection+jwt',
+            })
+            .sign(activeKey.privateKey)
+      : undefined,
   }
   const servesOpenid = discovery === 'openid' || discovery === 'both'
   const servesOauth = discovery === 'oauth' || discovery === 'both'
@@ -105,6 +169,12 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     if (pathname === `${path}/token`) {
       return { endpoint: 'token', handle: (request) => handleTokenRequest(tokenContext, request) }
     }
+    if (pathname === `${path}/introspect`) {
+      return {
+        endpoint: 'introspection',
+        handle: (request) => handleIntrospectionRequest(introspectionContext, request),
+      }
+    }
     return { endpoint: 'other', reply: () => json(404, { error: 'not_found' }) }
   }
 
@@ -118,6 +188,7 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     url: server.url,
     jwksUri: `${served}/jwks`,
     tokenEndpoint: `${served}/token`,
+    introspectionEndpoint: `${served}/introspect`,
     discoveryUrls: Object.freeze({
       openid: `${served}/.well-known/openid-configuration`,
       oauth: `${server.url}/.well-known/oauth-authorization-server${path}`,
@@ -130,6 +201,29 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
     },
     mint(claims, mintOptions) {
       return mintToken({ issuer, audience, tokenLifetime, clock, activeKey }, claims, mintOptions)
+    },
+    mintOpaque(claims, opaqueOptions = {}) {
+      if (typeof opaqueOptions !== 'object' || (opaqueOptions as unknown) === null) {
+        throw new TypeError('mintOpaque(): options must be an object')
+      }
+      const bound = confirmation(opaqueOptions)
+      const context = { issuer, audience, tokenLifetime, clock, activeKey }
+      // RFC 9449 §6.2: a DPoP-bound token's introspection says `token_type: 'DPoP'`.
+      const tokenType = opaqueOptions.dpop === undefined ? 'Bearer' : 'DPoP'
+      const token = randomBytes(32).toString('base64url')
+      opaque.set(
+        token,
+        Object.freeze(
+          mergeMembers({ ...defaultClaims(context), token_type: tokenType, ...bound }, claims),
+        ),
+      )
+      return token
+    },
+    revoke(token) {
+      if (typeof token !== 'string' || token === '') {
+        throw new TypeError('revoke(): token must be a non-empty string')
+      }
+      revoked.add(token)
     },
     async mintShaped(provider, kind, shapeOptions) {
       const given: ShapeOptions = shapeOptions ?? {}
@@ -174,8 +268,10 @@ export async function createTestIssuer(options: TestIssuerOptions = {}): Promise
       server.resetCounts()
     },
     fail(endpoint, fault) {
-      if (!['discovery', 'jwks', 'all'].includes(endpoint)) {
-        throw new TypeError('fail(): endpoint must be "discovery", "jwks" or "all"')
+      if (!['discovery', 'jwks', 'introspection', 'all'].includes(endpoint)) {
+        throw new TypeError(
+          'fail(): endpoint must be "discovery", "jwks", "introspection" or "all"',
+        )
       }
       assertFault(fault)
       server.setFault(endpoint, fault)

@@ -39,6 +39,12 @@ export interface MintOptions {
   readonly certificate?: Pick<TestCertificate, 'thumbprint'>
 }
 
+/**
+ * Options of `TestIssuer.mintOpaque`: the token's binding, as for `mint` (`dpop` adds `cnf.jkt`,
+ * `certificate` adds `cnf['x5t#S256']`, reported by the introspection endpoint).
+ */
+export type OpaqueTokenOptions = Pick<MintOptions, 'dpop' | 'certificate'>
+
 /** What `mint` needs from its issuer. */
 export interface MintContext {
   readonly issuer: string
@@ -66,7 +72,9 @@ function thumbprintOf(holder: unknown, option: string): string {
 }
 
 /** The `cnf` claim (RFC 7800) of a token bound by `options.dpop` and `options.certificate`. */
-function confirmation(options: MintOptions): Record<string, unknown> {
+export function confirmation(
+  options: Pick<MintOptions, 'dpop' | 'certificate'>,
+): Record<string, unknown> {
   const cnf: Record<string, string> = {}
   if (options.dpop !== undefined) cnf.jkt = thumbprintOf(options.dpop, 'dpop')
   if (options.certificate !== undefined) {

@@ -45,8 +45,9 @@ export type Route =
       readonly reply: () => Reply
     }
   | {
-      readonly endpoint: 'token'
-      /** Called with the whole request once its body is read. */
+      /** The token endpoint serves no faults; the introspection endpoint does. */
+      readonly endpoint: 'token' | 'introspection'
+      /** Called with the whole request once its body is read (and any fault has let it through). */
       readonly handle: (request: ReceivedRequest) => Promise<Reply>
     }
 
@@ -61,6 +62,8 @@ export interface RequestCounts {
   readonly jwks: number
   /** Requests to the token endpoint, whatever their outcome. */
   readonly token: number
+  /** Requests to the introspection endpoint, whatever their outcome (faults included). */
+  readonly introspection: number
   /** Every other request (answered 404). */
   readonly other: number
 }
@@ -75,10 +78,16 @@ export interface IssuerServer {
   close(): Promise<void>
 }
 
+/** The endpoints that serve faults. */
+type FaultyEndpoint = 'discovery' | 'jwks' | 'introspection'
+
 interface Pending {
   readonly request: IncomingMessage
   readonly response: ServerResponse
-  readonly route: { readonly endpoint: 'discovery' | 'jwks'; readonly reply: () => Reply }
+  readonly route: {
+    readonly endpoint: FaultyEndpoint
+    readonly reply: () => Reply | Promise<Reply>
+  }
 }
 
 function send(response: ServerResponse, reply: Reply): void {
@@ -87,11 +96,33 @@ function send(response: ServerResponse, reply: Reply): void {
   response.end(reply.body)
 }
 
+/** Sends a reply that may still be in the making; a handler that throws answers 500. */
+function deliver(response: ServerResponse, reply: () => Reply | Promise<Reply>): void {
+  let made: Reply | Promise<Reply>
+  try {
+    made = reply()
+  } catch {
+    made = json(500, { error: 'server_error' }, { ...NO_STORE })
+  }
+  if (!(made instanceof Promise)) {
+    send(response, made)
+    return
+  }
+  made.then(
+    (value) => {
+      send(response, value)
+    },
+    () => {
+      send(response, json(500, { error: 'server_error' }, { ...NO_STORE }))
+    },
+  )
+}
+
 /** Reads the whole body, then answers with what `handle` makes of the request. */
 function receive(
   request: IncomingMessage,
   response: ServerResponse,
-  handle: (request: ReceivedRequest) => Promise<Reply>,
+  handle: (request: ReceivedRequest) => void,
 ): void {
   const chunks: Buffer[] = []
   let size = 0
@@ -113,14 +144,7 @@ function receive(
       headers: request.headers,
       body: Buffer.concat(chunks).toString('utf8'),
     }
-    handle(received).then(
-      (reply) => {
-        send(response, reply)
-      },
-      () => {
-        send(response, json(500, { error: 'server_error' }, { ...NO_STORE }))
-      },
-    )
+    handle(received)
   })
 }
 
@@ -129,8 +153,12 @@ export async function startServer(
   port: number,
   route: (pathname: string) => Route,
 ): Promise<IssuerServer> {
-  const counts = { discovery: 0, jwks: 0, token: 0, other: 0 }
-  const faults: { discovery: Fault | null; jwks: Fault | null } = { discovery: null, jwks: null }
+  const counts = { discovery: 0, jwks: 0, token: 0, introspection: 0, other: 0 }
+  const faults: Record<FaultyEndpoint, Fault | null> = {
+    discovery: null,
+    jwks: null,
+    introspection: null,
+  }
   const hanging = new Set<Pending>()
   const timers = new Set<NodeJS.Timeout>()
   const sockets = new Set<Socket>()
@@ -140,7 +168,7 @@ export async function startServer(
     const { request, response, route: target } = pending
     const fault = faults[target.endpoint]
     if (fault === null) {
-      send(response, target.reply())
+      deliver(response, target.reply)
       return
     }
     switch (fault.kind) {
@@ -158,7 +186,7 @@ export async function startServer(
       case 'delay': {
         const timer = setTimeout(() => {
           timers.delete(timer)
-          send(response, target.reply())
+          deliver(response, target.reply)
         }, fault.ms)
         timers.add(timer)
         response.once('close', () => {
@@ -197,7 +225,19 @@ export async function startServer(
         send(response, target.reply())
         return
       case 'token':
-        receive(request, response, target.handle)
+        receive(request, response, (received) => {
+          deliver(response, () => target.handle(received))
+        })
+        return
+      case 'introspection':
+        // The body is read first, so a fault answers a whole request, as a real server would.
+        receive(request, response, (received) => {
+          serve({
+            request,
+            response,
+            route: { endpoint: 'introspection', reply: () => target.handle(received) },
+          })
+        })
         return
       case 'discovery':
       case 'jwks':
@@ -230,6 +270,9 @@ export async function startServer(
     get token() {
       return counts.token
     },
+    get introspection() {
+      return counts.introspection
+    },
     get other() {
       return counts.other
     },
@@ -246,11 +289,13 @@ export async function startServer(
       counts.discovery = 0
       counts.jwks = 0
       counts.token = 0
+      counts.introspection = 0
       counts.other = 0
     },
     setFault(endpoint, fault) {
       if (endpoint === 'all' || endpoint === 'discovery') faults.discovery = fault
       if (endpoint === 'all' || endpoint === 'jwks') faults.jwks = fault
+      if (endpoint === 'introspection') faults.introspection = fault
       // Requests held by a `hang` that no longer applies are served by the new state.
       for (const pending of [...hanging]) {
         if (faults[pending.route.endpoint]?.kind !== 'hang') {

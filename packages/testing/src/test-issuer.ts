@@ -2,7 +2,7 @@ import type { TestAlgorithm } from './algorithms.js'
 import type { TestClient, TestClientOptions } from './clients.js'
 import type { Fault, FaultEndpoint } from './faults.js'
 import type { GenerateKeyOptions, TestKey } from './keys.js'
-import type { MintOptions } from './mint.js'
+import type { MintOptions, OpaqueTokenOptions } from './mint.js'
 import type { ShapeKind, ShapeOptionsOf } from './providers/index.js'
 import type { ProviderName } from './providers/shape.js'
 import type { RequestCounts } from './server.js'
@@ -37,9 +37,19 @@ export interface TestIssuer {
   /**
    * The token endpoint, `url + path + '/token'` (the discovery documents' `token_endpoint`): the
    * `client_credentials` grant (RFC 6749 §4.4) for the registered clients, authenticated by
-   * `client_secret_basic` or `client_secret_post`, with `scope` and RFC 8707 `resource`.
+   * `client_secret_basic`, `client_secret_post` or `private_key_jwt` (RFC 7523 §2.2), with `scope`
+   * and RFC 8707 `resource`.
    */
   readonly tokenEndpoint: string
+  /**
+   * The introspection endpoint, `url + path + '/introspect'` (the discovery documents'
+   * `introspection_endpoint`), RFC 7662: a registered client, authenticated by
+   * `client_secret_basic`, `client_secret_post` or `private_key_jwt`, POSTs `token`; the answer is
+   * `{ active: true, …claims }` for a token of this issuer (opaque, or a JWT signed by a published
+   * key) that is neither revoked nor expired, else `{ active: false }`. RFC 9701 signed answers
+   * with the `signedIntrospection` option. Faults: `fail('introspection', …)`.
+   */
+  readonly introspectionEndpoint: string
   /**
    * The discovery document URLs. Both are listed whatever the `discovery` option; only the
    * enabled ones are served (the others answer 404).
@@ -60,6 +70,25 @@ export interface TestIssuer {
    * @throws TypeError when the header `alg` is not one the signing key (or secret) can produce.
    */
   mint(claims?: Readonly<Record<string, unknown>>, options?: MintOptions): Promise<string>
+  /**
+   * Issues an opaque access token: 32 random bytes, base64url, never a JWT. Only this issuer knows
+   * what it means: its introspection endpoint answers with its claims, the defaults of `mint`
+   * (`iss`, `sub`, `aud`, `client_id`, `iat`, `exp`, `jti`) plus `token_type` (`'Bearer'`, or
+   * `'DPoP'` when bound to a DPoP key, RFC 9449 §6.2), with `claims` merged over them (`undefined`
+   * removes one). `options.dpop` and `options.certificate` add `cnf` as for `mint`.
+   *
+   * @example
+   * ```ts
+   * const token = issuer.mintOpaque({ scope: 'orders:read' })
+   * issuer.revoke(token) // introspection now answers { active: false }
+   * ```
+   */
+  mintOpaque(claims?: Readonly<Record<string, unknown>>, options?: OpaqueTokenOptions): string
+  /**
+   * Revokes a token (opaque, or a JWT of this issuer): from now on the introspection endpoint
+   * answers `{ active: false }` for it. Nothing else changes (a JWT still verifies locally).
+   */
+  revoke(token: string): void
   /**
    * Signs a token in a real provider's header and claim shape: `providers[provider][kind]`
    * (see `providers`) built with `options`, its times taken from the issuer's clock, signed
@@ -120,7 +149,8 @@ export interface TestIssuer {
   resetCounts(): void
   /**
    * Makes `endpoint` fail with `fault` from now on; `null` restores normal service. `'all'` sets
-   * both discovery (every served discovery URL) and JWKS.
+   * both discovery (every served discovery URL) and JWKS; `'introspection'` the introspection
+   * endpoint (a fault answers after the request's body was read).
    */
   fail(endpoint: FaultEndpoint, fault: Fault | null): void
   /** Stops the server, destroying every connection (hanging ones included). Idempotent. */

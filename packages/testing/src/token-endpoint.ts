@@ -1,5 +1,5 @@
 import { authenticateClient, single } from './client-auth.js'
-import type { FormParams } from './client-auth.js'
+import type { ClientAuthContext, FormParams } from './client-auth.js'
 import { isResourceIndicator, parseScope } from './clients.js'
 import type { TestClient } from './clients.js'
 import { json, NO_STORE } from './server.js'
@@ -8,10 +8,8 @@ import { quote, TokenRequestError } from './token-errors.js'
 
 /** What the token endpoint needs from its issuer. */
 export interface TokenEndpointContext {
-  /** The `realm` of `Basic` challenges: the issuer identifier. */
-  readonly realm: string
-  /** The registered clients, by `clientId` (live: later registrations count). */
-  readonly clients: ReadonlyMap<string, TestClient>
+  /** How clients authenticate here: the registered clients, the realm, assertion audiences. */
+  readonly clientAuth: ClientAuthContext
   /** Seconds, as `exp - iat` of the minted tokens. */
   readonly tokenLifetime: number
   /** Mints an access token with these claims merged over the issuer's defaults. */
@@ -21,13 +19,20 @@ export interface TokenEndpointContext {
 /** The only grant type served. */
 const CLIENT_CREDENTIALS = 'client_credentials'
 /** Parameters that must not be repeated (RFC 6749 §3.2); `resource` may be (RFC 8707 §2). */
-const SINGLE_VALUED = ['grant_type', 'scope', 'client_id', 'client_secret']
+const SINGLE_VALUED = [
+  'grant_type',
+  'scope',
+  'client_id',
+  'client_secret',
+  'client_assertion',
+  'client_assertion_type',
+]
 
 /**
  * The parameters of an `application/x-www-form-urlencoded` body. Empty values are dropped:
  * "parameters sent without a value MUST be treated as if they were omitted" (RFC 6749 §3.2).
  */
-function parseForm(body: string): FormParams {
+export function parseForm(body: string): FormParams {
   const params = new Map<string, string[]>()
   for (const [name, value] of new URLSearchParams(body)) {
     if (value === '') continue
@@ -38,11 +43,19 @@ function parseForm(body: string): FormParams {
   return params
 }
 
-function checkRequestShape(request: ReceivedRequest): FormParams {
+/**
+ * A POST with a form body whose single-valued parameters appear once; `where` names the endpoint
+ * and the rule in messages.
+ */
+export function checkFormRequest(
+  request: ReceivedRequest,
+  where: { readonly endpoint: string; readonly post: string; readonly form: string },
+  singleValued: readonly string[] = SINGLE_VALUED,
+): FormParams {
   if (request.method !== 'POST') {
     throw new TokenRequestError(
       'invalid_request',
-      'the token endpoint accepts only POST (RFC 6749 section 3.2)',
+      `the ${where.endpoint} accepts only POST (${where.post})`,
       405,
       { allow: 'POST' },
     )
@@ -51,11 +64,11 @@ function checkRequestShape(request: ReceivedRequest): FormParams {
   if (mediaType !== 'application/x-www-form-urlencoded') {
     throw new TokenRequestError(
       'invalid_request',
-      'the body must be application/x-www-form-urlencoded (RFC 6749 section 4.4.2)',
+      `the body must be application/x-www-form-urlencoded (${where.form})`,
     )
   }
   const params = parseForm(request.body)
-  for (const name of SINGLE_VALUED) {
+  for (const name of singleValued) {
     if ((params.get(name)?.length ?? 0) > 1) {
       throw new TokenRequestError(
         'invalid_request',
@@ -108,9 +121,13 @@ function audienceOf(client: TestClient, requested: readonly string[]): string | 
 }
 
 async function issue(context: TokenEndpointContext, request: ReceivedRequest): Promise<Reply> {
-  const params = checkRequestShape(request)
+  const params = checkFormRequest(request, {
+    endpoint: 'token endpoint',
+    post: 'RFC 6749 section 3.2',
+    form: 'RFC 6749 section 4.4.2',
+  })
   const { authorization } = request.headers
-  const { client } = authenticateClient(authorization, params, context.clients, context.realm)
+  const { client } = await authenticateClient(authorization, params, context.clientAuth)
 
   const grantType = single(params, 'grant_type')
   if (grantType === undefined) {
@@ -150,7 +167,8 @@ async function issue(context: TokenEndpointContext, request: ReceivedRequest): P
 
 /**
  * Answers a request to the token endpoint: the `client_credentials` grant (RFC 6749 §4.4) with
- * `client_secret_basic` or `client_secret_post`, `scope` and RFC 8707 `resource`; a §5.1 token
+ * `client_secret_basic`, `client_secret_post` or `private_key_jwt` (RFC 7523 §2.2), `scope` and
+ * RFC 8707 `resource`; a §5.1 token
  * response or a §5.2 error response, both with `Cache-Control: no-store` and `Pragma: no-cache`.
  */
 export async function handleTokenRequest(

@@ -32,6 +32,7 @@ describe('registerClient()', () => {
       resources: ['https://a.example.com', 'urn:b'],
       grantTypes: ['client_credentials'],
       tokenEndpointAuthMethod: undefined,
+      jwks: [],
     })
     expect(Object.isFrozen(client)).toBe(true)
     const after = await requestToken(issuer, grant, { authorization: basic('late', 's') })

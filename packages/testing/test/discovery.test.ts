@@ -34,13 +34,20 @@ describe('discovery', () => {
         response_types_supported: ['token'],
         grant_types_supported: ['client_credentials'],
         id_token_signing_alg_values_supported: ['RS256'],
-        token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+        token_endpoint_auth_methods_supported: [
+          'client_secret_basic',
+          'client_secret_post',
+          'private_key_jwt',
+        ],
+        introspection_endpoint: `${issuer.issuer}/introspect`,
       })
+      // RFC 9701 §7: no signed introspection responses unless asked for.
+      expect(document).not.toHaveProperty('introspection_signing_alg_values_supported')
     }
-    expect(issuer.requests).toEqual({ discovery: 2, jwks: 0, token: 0, other: 0 })
+    expect(issuer.requests).toEqual({ discovery: 2, jwks: 0, token: 0, introspection: 0, other: 0 })
   })
 
-  it('advertises the token endpoint it serves, both secret methods and client_credentials', async () => {
+  it('advertises the token endpoint it serves, its client authentication methods and client_credentials', async () => {
     const issuer = await start({ path: '/tenant-a' })
     const document = (await (await fetch(issuer.discoveryUrls.oauth)).json()) as Record<
       string,
@@ -51,6 +58,7 @@ describe('discovery', () => {
     expect(document.token_endpoint_auth_methods_supported).toEqual([
       'client_secret_basic',
       'client_secret_post',
+      'private_key_jwt',
     ])
     expect(document.grant_types_supported).toContain('client_credentials')
     // Served, not 404: with no client registered, a token request fails client authentication.
@@ -60,7 +68,7 @@ describe('discovery', () => {
     })
     expect(response.status).toBe(401)
     expect(await response.json()).toMatchObject({ error: 'invalid_client' })
-    expect(issuer.requests).toEqual({ discovery: 1, jwks: 0, token: 1, other: 0 })
+    expect(issuer.requests).toEqual({ discovery: 1, jwks: 0, token: 1, introspection: 0, other: 0 })
   })
 
   it('places a path issuer per OIDC (appended) and RFC 8414 (inserted)', async () => {
@@ -81,7 +89,7 @@ describe('discovery', () => {
     // The un-pathed locations are not this issuer's.
     expect((await fetch(`${issuer.url}/.well-known/openid-configuration`)).status).toBe(404)
     expect((await fetch(`${issuer.url}/jwks`)).status).toBe(404)
-    expect(issuer.requests).toEqual({ discovery: 2, jwks: 0, token: 0, other: 2 })
+    expect(issuer.requests).toEqual({ discovery: 2, jwks: 0, token: 0, introspection: 0, other: 2 })
   })
 
   it.each([
@@ -93,7 +101,13 @@ describe('discovery', () => {
     expect((await fetch(issuer.discoveryUrls.openid)).status).toBe(openid)
     expect((await fetch(issuer.discoveryUrls.oauth)).status).toBe(oauth)
     const served = [openid, oauth].filter((status) => status === 200).length
-    expect(issuer.requests).toEqual({ discovery: served, jwks: 0, token: 0, other: 2 - served })
+    expect(issuer.requests).toEqual({
+      discovery: served,
+      jwks: 0,
+      token: 0,
+      introspection: 0,
+      other: 2 - served,
+    })
   })
 
   it('answers unknown paths 404 and counts them as other; query strings are ignored', async () => {
@@ -102,7 +116,7 @@ describe('discovery', () => {
     expect(response.status).toBe(404)
     expect(await response.json()).toEqual({ error: 'not_found' })
     expect((await fetch(`${issuer.jwksUri}?x=1`)).status).toBe(200)
-    expect(issuer.requests).toEqual({ discovery: 0, jwks: 1, token: 0, other: 1 })
+    expect(issuer.requests).toEqual({ discovery: 0, jwks: 1, token: 0, introspection: 0, other: 1 })
   })
 })
 
@@ -133,9 +147,9 @@ describe('JWKS', () => {
     await fetch(issuer.jwksUri)
     await fetch(issuer.jwksUri)
     await fetch(issuer.discoveryUrls.openid)
-    expect(requests).toEqual({ discovery: 1, jwks: 2, token: 0, other: 0 })
+    expect(requests).toEqual({ discovery: 1, jwks: 2, token: 0, introspection: 0, other: 0 })
     issuer.resetCounts()
-    expect(issuer.requests).toEqual({ discovery: 0, jwks: 0, token: 0, other: 0 })
+    expect(issuer.requests).toEqual({ discovery: 0, jwks: 0, token: 0, introspection: 0, other: 0 })
     await fetch(issuer.jwksUri)
     expect(requests.jwks).toBe(1)
   })

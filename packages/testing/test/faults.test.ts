@@ -52,7 +52,7 @@ describe('fail()', () => {
     issuer.fail('all', null)
     expect((await fetch(issuer.discoveryUrls.oauth)).status).toBe(200)
     // Faults never hide requests from the counters.
-    expect(issuer.requests).toEqual({ discovery: 5, jwks: 3, token: 0, other: 0 })
+    expect(issuer.requests).toEqual({ discovery: 5, jwks: 3, token: 0, introspection: 0, other: 0 })
   })
 
   it('hang: never answers; the client gives up with its own timeout', async () => {

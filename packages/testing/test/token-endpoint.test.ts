@@ -1,6 +1,6 @@
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose'
+import { SignJWT, createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTestIssuer } from '../src/index.js'
+import { createTestIssuer, generateTestKey } from '../src/index.js'
 import type { TestIssuer } from '../src/index.js'
 import { basic, basicRealm, formEncode, requestToken } from './token-helpers.js'
 
@@ -285,5 +285,38 @@ describe('RFC 8707 §2 resource parameter', () => {
     const answer = await requestToken(issuer, { ...grant, resource }, reporting)
     expect(answer.status).toBe(400)
     expect(answer.body.error).toBe('invalid_target')
+  })
+})
+
+describe('RFC 7523 §2.2 private_key_jwt at the token endpoint', () => {
+  it('a client assertion signed by a registered key gets a token; replayed, it is refused', async () => {
+    const key = await generateTestKey('ES256')
+    issuer.registerClient({
+      clientId: 'keyed',
+      clientSecret: 'unused',
+      tokenEndpointAuthMethod: 'private_key_jwt',
+      jwks: { keys: [key.publicJwk] },
+    })
+    const seconds = Math.floor(Date.now() / 1000)
+    // RFC 7523 §3: iss and sub the client, aud the token endpoint (or the issuer), exp, jti.
+    const assertion = await new SignJWT({ jti: 'one-use' })
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid })
+      .setIssuer('keyed')
+      .setSubject('keyed')
+      .setAudience(issuer.tokenEndpoint)
+      .setIssuedAt(seconds)
+      .setExpirationTime(seconds + 60)
+      .sign(key.privateKey)
+    const form = {
+      ...grant,
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    }
+    const answer = await requestToken(issuer, form)
+    expect(answer.status).toBe(200)
+    expect(decodeJwt(answer.body.access_token as string)).toMatchObject({ sub: 'keyed' })
+    const replayed = await requestToken(issuer, form)
+    expect(replayed.status).toBe(400)
+    expect(replayed.body.error).toBe('invalid_client')
   })
 })

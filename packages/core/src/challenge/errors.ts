@@ -39,6 +39,8 @@ export type InvalidTokenCode =
   | 'ERR_TOKEN_CLAIM_INVALID'
   | 'ERR_TOKEN_BINDING_MISMATCH'
   | 'ERR_TOKEN_REVOKED'
+  /** RFC 7662 §2.2: the introspection answer's `active` is `false`. */
+  | 'ERR_TOKEN_INACTIVE'
   | 'ERR_DPOP_REQUIRED'
 
 /** Every stable `code` a bearer-guard error can carry; `switch (err.code)` over it is exhaustive. */

@@ -15,15 +15,21 @@ export function discoveryUrls(issuer: string): readonly string[] {
   ]
 }
 
+/** An issuer's discovery document, its `issuer` checked, and where it was found. */
+export interface DiscoveredMetadata {
+  readonly url: string
+  readonly document: Readonly<Record<string, unknown>>
+}
+
 /**
- * Finds the issuer's `jwks_uri` by discovery. The document's `issuer` must equal the configured
- * one exactly (OIDC Discovery §4.3, RFC 8414 §3.3), or nothing from it is used.
+ * Fetches the issuer's discovery document (OIDC Discovery 1.0 §4, then RFC 8414 §3). The
+ * document's `issuer` must equal the configured one exactly (OIDC Discovery §4.3, RFC 8414 §3.3),
+ * or nothing from it is used.
  */
-export async function discoverJwksUri(
+export async function discoverMetadata(
   issuer: string,
   limits: FetchLimits,
-  allowInsecureHttp: boolean,
-): Promise<string> {
+): Promise<DiscoveredMetadata> {
   const failures: unknown[] = []
   for (const url of discoveryUrls(issuer)) {
     let document: unknown
@@ -36,20 +42,42 @@ export async function discoverJwksUri(
     if (typeof document !== 'object' || document === null) {
       throw new FetchFailure(`discovery document at ${url} is not a JSON object`)
     }
-    const { issuer: advertised, jwks_uri: jwksUri } = document as Record<string, unknown>
+    const { issuer: advertised } = document as Record<string, unknown>
     if (advertised !== issuer) {
       throw new FetchFailure(
         `the discovery document at ${url} names the issuer ${shown(advertised)}, but the configured issuer is '${issuer}'; they must be equal exactly (OIDC Discovery §4.3, RFC 8414 §3.3)${hint(issuer, advertised)}`,
       )
     }
-    if (typeof jwksUri !== 'string')
-      throw new FetchFailure(`discovery document at ${url} has no jwks_uri`)
-    const checked = checkUrl(jwksUri, allowInsecureHttp)
-    if (typeof checked === 'string') throw new FetchFailure(`discovered jwks_uri ${checked}`)
-    return checked.href
+    return { url, document: document as Record<string, unknown> }
   }
   const reasons = failures.map((f) => (f instanceof Error ? f.message : String(f))).join('; ')
   throw new AggregateError(failures, `discovery failed for ${issuer}: ${reasons}`)
+}
+
+/**
+ * A URL member of a discovery document (`jwks_uri`, `introspection_endpoint`): https, or http on
+ * loopback, unless insecure HTTP is allowed.
+ */
+export function discoveredUrl(
+  { url, document }: DiscoveredMetadata,
+  member: string,
+  allowInsecureHttp: boolean,
+): string {
+  const value = document[member]
+  if (typeof value !== 'string')
+    throw new FetchFailure(`discovery document at ${url} has no ${member}`)
+  const checked = checkUrl(value, allowInsecureHttp)
+  if (typeof checked === 'string') throw new FetchFailure(`discovered ${member} ${checked}`)
+  return checked.href
+}
+
+/** Finds the issuer's `jwks_uri` by discovery (see {@link discoverMetadata}). */
+export async function discoverJwksUri(
+  issuer: string,
+  limits: FetchLimits,
+  allowInsecureHttp: boolean,
+): Promise<string> {
+  return discoveredUrl(await discoverMetadata(issuer, limits), 'jwks_uri', allowInsecureHttp)
 }
 
 /** An untrusted document value as a log may show it: quoted, printable ASCII, bounded. */

@@ -29,7 +29,7 @@ function parseMaxAge(cacheControl: string | null): number | undefined {
  * need not be tied to it. Without this, one stalled exchange would hold the key set's single
  * in-flight load, and so every request waiting on it, forever.
  */
-function expiry(signal: AbortSignal): Promise<never> {
+export function expiry(signal: AbortSignal): Promise<never> {
   const expired = new Promise<never>((_, reject) => {
     signal.addEventListener(
       'abort',
@@ -43,7 +43,7 @@ function expiry(signal: AbortSignal): Promise<never> {
   return expired
 }
 
-async function readLimited(
+export async function readLimited(
   response: Response,
   maxBytes: number,
   expired: Promise<never>,
@@ -88,7 +88,7 @@ export async function fetchJson(url: string, limits: FetchLimits): Promise<Fetch
 }
 
 /** A network or abort error in words: `connect ECONNREFUSED 127.0.0.1:4000`, `timed out…`. */
-function networkReason(error: unknown, limits: FetchLimits): string {
+export function networkReason(error: unknown, limits: FetchLimits): string {
   if (!(error instanceof Error)) return String(error)
   if (error.name === 'TimeoutError' || error.name === 'AbortError') {
     return `no complete answer within ${limits.timeout / 1000} s (fetchTimeout)`

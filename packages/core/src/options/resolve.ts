@@ -24,6 +24,7 @@ import {
   stringList,
 } from './checks.js'
 import { resolveBinding, type BindingOptions } from './binding.js'
+import { resolveIntrospection, type ResolvedIntrospection } from './introspection.js'
 import { assertKnownOptions } from './names.js'
 import {
   ISSUER_OPTION_NAMES,
@@ -48,6 +49,8 @@ export interface IssuerSpec {
   readonly scopeClaims: readonly ResolvedScopeClaim[]
   readonly scopeHierarchy: ResolvedScopeHierarchy | undefined
   readonly keys: KeySpec
+  /** RFC 7662 token introspection at this issuer, when configured. */
+  readonly introspection: ResolvedIntrospection | undefined
 }
 
 /** Settings of every remote key set, in milliseconds. */
@@ -193,7 +196,7 @@ export function resolveValidatorOptions(
   if (entries.length === 0 && resolver === undefined) fail('"issuer" is required')
   const single = entries.length === 1 && resolver === undefined
   if (!single) {
-    for (const name of ['jwksUri', 'keys', 'secret'] as const) {
+    for (const name of ['jwksUri', 'keys', 'secret', 'introspection'] as const) {
       if (top[name] !== undefined) {
         fail(`"${name}" at the top level needs exactly one issuer; set it in each issuer's entry`)
       }
@@ -268,7 +271,22 @@ export function resolveValidatorOptions(
       ),
       scopeHierarchy: resolveScopeHierarchy(given.scopeHierarchy ?? top.scopeHierarchy),
       keys: keySpec,
+      introspection: introspectionOf(
+        given.introspection ?? (single ? top.introspection : undefined),
+        match,
+      ),
     })
+  }
+
+  function introspectionOf(value: unknown, match: IssuerMatch): ResolvedIntrospection | undefined {
+    const clock = typeof top.clock === 'function' ? top.clock : Date.now
+    const resolved = resolveIntrospection(value, 'introspection', allowInsecureHttp, clock)
+    if (resolved !== undefined && match.kind === 'template') {
+      fail(
+        `issuer ${match.issuer}: introspection needs an exact issuer, not a ${TENANT_PLACEHOLDER} template`,
+      )
+    }
+    return resolved
   }
 
   const issuers = Object.freeze(entries.map(resolveIssuer))
@@ -276,6 +294,13 @@ export function resolveValidatorOptions(
   for (const spec of issuers) {
     if (seen.has(spec.match.issuer)) fail(`issuer ${spec.match.issuer} is listed twice`)
     seen.add(spec.match.issuer)
+  }
+  // An opaque token names no issuer: sending it to several would disclose it to all of them.
+  const opaque = issuers.filter((spec) => spec.introspection?.opaque === true)
+  if (opaque.length > 1) {
+    fail(
+      `only one issuer can introspect opaque tokens (they name no issuer, and each would be sent to every one); set introspection.tokens to 'jwt' on all but one of ${opaque.map((spec) => spec.match.issuer).join(', ')}`,
+    )
   }
   const resource = resolveResource(top.resource, top.resourceMetadataUrl, allowInsecureHttp)
   if (top.audience !== undefined || issuers.length === 0) {
@@ -322,7 +347,15 @@ export function resolveValidatorOptions(
     issuers,
     resolver,
     binding,
-    resolveIssuer,
+    resolveIssuer(entry: IssuerOptions): IssuerSpec {
+      const spec = resolveIssuer(entry)
+      if (spec.introspection?.opaque === true) {
+        fail(
+          `issuer ${spec.match.issuer} from issuerResolver: only its JWTs can be introspected (introspection.tokens: 'jwt'); opaque tokens name no issuer to resolve`,
+        )
+      }
+      return spec
+    },
   })
 }
 

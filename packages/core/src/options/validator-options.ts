@@ -1,6 +1,7 @@
 import type { ClaimValue } from '../claims/rules.js'
 import type { ScopeClaim, ScopeHierarchy } from '../claims/scopes.js'
 import type { KeyRefetchCoordinator } from '../keys/coordinator.js'
+import type { IntrospectionSettings } from './introspection.js'
 import type { StaticKeys } from '../keys/static.js'
 import type { ReplayStore } from '../stores/replay.js'
 import type { RevocationStore } from '../stores/revocation.js'
@@ -119,6 +120,11 @@ export interface IssuerOptions extends IssuerRuleOptions {
    * @remarks Security: a shared secret lets every holder mint tokens. Prefer asymmetric keys.
    */
   readonly secret?: string | Uint8Array
+  /**
+   * Opaque tokens verified by introspection at this issuer (RFC 7662; see
+   * {@link IntrospectionSettings}). Default: none (a token that is not a JWT is refused).
+   */
+  readonly introspection?: IntrospectionSettings
 }
 
 /**
@@ -219,6 +225,8 @@ export interface ValidatorSettings extends IssuerRuleOptions {
   readonly keys?: StaticKeys
   /** With a single issuer: an HMAC secret (see {@link IssuerOptions.secret}). */
   readonly secret?: string | Uint8Array
+  /** With a single issuer: token introspection (see {@link IssuerOptions.introspection}). */
+  readonly introspection?: IntrospectionSettings
   /** Accepted clock skew when checking `exp`, `nbf` and `iat`, in seconds. Default: `30`. */
   readonly clockTolerance?: number
   /**
@@ -346,6 +354,7 @@ const OPTION_NAMES: Readonly<Record<keyof AccessTokenValidatorOptions, true>> = 
   jwksUri: true,
   keys: true,
   secret: true,
+  introspection: true,
   clockTolerance: true,
   realm: true,
   resource: true,
@@ -379,6 +388,7 @@ const ISSUER_OPTION_NAMES_RECORD: Readonly<Record<keyof IssuerOptions, true>> = 
   jwksUri: true,
   keys: true,
   secret: true,
+  introspection: true,
   audience: true,
   algorithms: true,
   scopeClaims: true,

@@ -1,16 +1,31 @@
 import { LRUCache } from 'lru-cache'
 import { InvalidTokenError, KeySetUnavailableError } from '../challenge/errors.js'
 import { mayBeIssuer } from '../claims/issuer.js'
+import type { IssuerMatch } from '../claims/issuer.js'
 import type { DecodedJws } from '../jws/decode.js'
+import type { KeySource } from '../keys/key-source.js'
 import type { IssuerOptions } from '../options/validator-options.js'
 import type { ResolvedResolver } from '../options/resolve.js'
-import type { JwtVerifier } from './jwt.js'
+import type { Verified } from './jwt.js'
+
+/**
+ * One issuer's verifier of JWTs: `JwtVerifier` (signature and claims), or `IntrospectionVerifier`
+ * for an issuer whose JWTs are introspected (`introspection.tokens: 'jwt'`).
+ */
+export interface IssuerVerifier {
+  /** The issuer as configured (a template for multi-tenant issuers). */
+  readonly issuer: string
+  readonly match: IssuerMatch
+  /** The issuer's keys (loaded by `ready()`). */
+  readonly keys: KeySource
+  verify(token: string, jws: DecodedJws): Verified | Promise<Verified>
+}
 
 /** Picks the verifier of a token's issuer; a promise only while a resolver is asked. */
 export interface IssuerSelection {
-  select(jws: DecodedJws): JwtVerifier | Promise<JwtVerifier>
+  select(jws: DecodedJws): IssuerVerifier | Promise<IssuerVerifier>
   /** The verifiers configured statically (the resolver's come and go). */
-  readonly configured: readonly JwtVerifier[]
+  readonly configured: readonly IssuerVerifier[]
 }
 
 function unknownIssuer(): InvalidTokenError {
@@ -25,7 +40,7 @@ function unknownIssuer(): InvalidTokenError {
  * selection by the unverified `iss` is needed, and errors keep the order of a single-issuer
  * validator: the algorithm before the issuer.)
  */
-export function singleIssuer(verifier: JwtVerifier): IssuerSelection {
+export function singleIssuer(verifier: IssuerVerifier): IssuerSelection {
   return { select: () => verifier, configured: [verifier] }
 }
 
@@ -36,18 +51,18 @@ export function singleIssuer(verifier: JwtVerifier): IssuerSelection {
  * after the signature, with that issuer's keys only.
  */
 export function manyIssuers(
-  verifiers: readonly JwtVerifier[],
+  verifiers: readonly IssuerVerifier[],
   resolver: ResolvedResolver | undefined,
-  build: (entry: IssuerOptions) => JwtVerifier,
+  build: (entry: IssuerOptions) => IssuerVerifier,
 ): IssuerSelection {
-  const exact = new Map<string, JwtVerifier>()
-  const templates: JwtVerifier[] = []
+  const exact = new Map<string, IssuerVerifier>()
+  const templates: IssuerVerifier[] = []
   for (const verifier of verifiers) {
     if (verifier.match.kind === 'exact') exact.set(verifier.issuer, verifier)
     else templates.push(verifier)
   }
 
-  function configured(iss: string): JwtVerifier | undefined {
+  function configured(iss: string): IssuerVerifier | undefined {
     const found = exact.get(iss)
     if (found !== undefined || templates.length === 0) return found
     return templates.find((verifier) => mayBeIssuer(verifier.match, iss))
@@ -66,7 +81,7 @@ export function manyIssuers(
   }
 
   const { resolve, maxIssuers, unknownTtl } = resolver
-  const resolved = new LRUCache<string, JwtVerifier>({ max: maxIssuers })
+  const resolved = new LRUCache<string, IssuerVerifier>({ max: maxIssuers })
   // Unknown issuers, remembered for unknownTtl so a flood of made-up `iss` values costs the
   // application's lookup once per value and period, in bounded memory.
   const unknown = new LRUCache<string, true>({
@@ -74,9 +89,9 @@ export function manyIssuers(
     ttl: Math.max(1, unknownTtl),
     ttlAutopurge: false,
   })
-  const inflight = new Map<string, Promise<JwtVerifier>>()
+  const inflight = new Map<string, Promise<IssuerVerifier>>()
 
-  function lookUp(iss: string): Promise<JwtVerifier> {
+  function lookUp(iss: string): Promise<IssuerVerifier> {
     let pending = inflight.get(iss)
     if (pending !== undefined) return pending
     pending = Promise.resolve()
