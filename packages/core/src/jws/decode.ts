@@ -1,8 +1,12 @@
-import { isUtf8 } from 'node:buffer'
+import { Buffer } from 'node:buffer'
 import { InvalidTokenError } from '../challenge/errors.js'
 
 /** A compact JWS split and decoded once: everything later steps need, nothing verified yet. */
 export interface DecodedJws {
+  /**
+   * When all its members are primitives, frozen and shared by every token with the same header
+   * segment (see {@link decodeHeader}): never to be modified.
+   */
   readonly header: Record<string, unknown>
   readonly payload: Record<string, unknown>
   /** `base64url(header) "." base64url(payload)`, the bytes the signature covers. */
@@ -14,20 +18,69 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
 /**
- * Decodes one base64url segment strictly: only the base64url alphabet, no padding, and the
- * canonical spelling. Buffer ignores the unused low bits of the last character, so without the
- * last check 4 or 16 different strings would decode to the same signature and a token would
- * not be unique as a string (deny-lists and replay checks key on it).
+ * Strict UTF-8 (RFC 8259 §8.1, RFC 3629): invalid sequences throw instead of becoming U+FFFD, and
+ * a byte order mark is kept, so that JSON.parse refuses it.
  */
-function decodeSegment(segment: string): Buffer | undefined {
-  const tail = segment.length % 4
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/**
+ * True when every character of the token is ASCII and none is `+` or `/`. Then each segment is
+ * checked by the length of what it decodes to, instead of a scan of its characters:
+ * `Buffer.byteLength` counts a character above U+007F as two or more UTF-8 bytes.
+ */
+function plainAscii(token: string): boolean {
+  return (
+    Buffer.byteLength(token, 'utf8') === token.length &&
+    token.indexOf('+') === -1 &&
+    token.indexOf('/') === -1
+  )
+}
+
+/**
+ * Decodes one base64url segment strictly (RFC 7515 §2, RFC 4648 §5): only the base64url alphabet,
+ * no padding, and the canonical spelling (RFC 4648 §3.5: pad bits zero). Buffer ignores the
+ * unused low bits of the last character, so without that check 4 or 16 different strings would
+ * decode to the same signature and a token would not be unique as a string (deny-lists and
+ * replay checks key on it).
+ *
+ * `plain` (see {@link plainAscii}) spares the scan of the alphabet. Node's decoder reads `+` and
+ * `/` as `-` and `_`, which `plain` excludes; it skips every other ASCII character outside the
+ * alphabet and stops at `=`. Such a character therefore always costs the output a byte: `n` data
+ * characters decode to ⌊3n/4⌋ bytes, and for a length `n` with n mod 4 ≠ 1, any fewer characters
+ * make fewer bytes. So a segment of length `n` decodes to ⌊3n/4⌋ bytes only if every character
+ * is in the alphabet. (A character above U+00FF must not reach the decoder at all: it reads only
+ * the low byte, so `Ł`, U+0141, would decode as `A`. `plain` excludes those, and so does the scan.)
+ */
+function decodeSegment(segment: string, plain: boolean): Buffer | undefined {
+  const length = segment.length
+  const tail = length % 4
   // A length of 4n+1 can never be valid base64; Buffer would silently drop the extra character.
-  if (tail === 1 || !BASE64URL.test(segment)) return undefined
+  if (tail === 1 || (!plain && !BASE64URL.test(segment))) return undefined
   if (tail !== 0) {
-    const last = ALPHABET.indexOf(segment.charAt(segment.length - 1))
+    const last = ALPHABET.indexOf(segment.charAt(length - 1))
     if ((last & (tail === 2 ? 0b1111 : 0b11)) !== 0) return undefined
   }
-  return Buffer.from(segment, 'base64url')
+  const bytes = Buffer.from(segment, 'base64url')
+  return bytes.length === Math.floor((length * 3) / 4) ? bytes : undefined
+}
+
+/**
+ * The index of the quote that ends the JSON string opened at `open`: the next `"` preceded by an
+ * even number of backslashes (each pair is one escaped backslash). Found with `indexOf`, which
+ * skips the string's content far faster than a loop over its characters.
+ */
+function closingQuote(text: string, open: number): number {
+  let at = text.indexOf('"', open + 1)
+  while (at !== -1 && escaped(text, at)) at = text.indexOf('"', at + 1)
+  // -1 (unterminated) cannot happen in a text JSON.parse accepted; it would end the scan.
+  return at === -1 ? text.length : at
+}
+
+/** True when the character at `at` follows an odd number of backslashes. */
+function escaped(text: string, at: number): boolean {
+  let backslashes = 0
+  while (text.charCodeAt(at - 1 - backslashes) === 0x5c /* \ */) backslashes++
+  return backslashes % 2 === 1
 }
 
 /**
@@ -44,12 +97,7 @@ function topLevelMembers(text: string): number {
     if (c === 0x22 /* " */) {
       if (depth === 1 && expectKey) count++
       expectKey = false
-      // Skip the string, honouring escapes.
-      for (i++; i < text.length; i++) {
-        const d = text.charCodeAt(i)
-        if (d === 0x5c /* \ */) i++
-        else if (d === 0x22) break
-      }
+      i = closingQuote(text, i)
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       depth++
       expectKey = depth === 1
@@ -66,9 +114,8 @@ function parseJsonObject(bytes: Buffer): Record<string, unknown> | undefined {
   let text: string
   let value: unknown
   try {
-    // Invalid UTF-8 is refused, not replaced by U+FFFD; a BOM is kept, so JSON.parse refuses it.
-    if (!isUtf8(bytes)) return undefined
-    text = bytes.toString('utf8')
+    // Invalid UTF-8 throws, rather than being replaced by U+FFFD.
+    text = UTF8.decode(bytes)
     value = JSON.parse(text)
   } catch {
     return undefined
@@ -78,12 +125,51 @@ function parseJsonObject(bytes: Buffer): Record<string, unknown> | undefined {
   return topLevelMembers(text) === Object.keys(object).length ? object : undefined
 }
 
+/**
+ * Headers decoded lately, by their encoded segment. An issuer's tokens share a few headers (the
+ * same `alg`, `kid` and `typ`), so most tokens skip decoding theirs. A header is a pure function of
+ * its segment, so the slots are shared by every validator; only headers whose members are all
+ * primitives are kept, frozen, so no caller can change what another gets. Slots are compared by
+ * string equality (no hash of attacker-chosen strings) and replaced in turn: a stream of distinct
+ * headers costs eight comparisons each, and the memory is eight headers, never a token.
+ */
+const HEADER_SLOTS = 8
+const headerSegments: string[] = Array.from({ length: HEADER_SLOTS }, () => '')
+const headerValues: Readonly<Record<string, unknown>>[] = Array.from({ length: HEADER_SLOTS }, () =>
+  Object.freeze({}),
+)
+let nextHeaderSlot = 0
+
+function decodeHeader(segment: string, plain: boolean): Record<string, unknown> | undefined {
+  for (let i = 0; i < HEADER_SLOTS; i++) {
+    if (headerSegments[i] === segment) return headerValues[i]
+  }
+  const bytes = decodeSegment(segment, plain)
+  const header = bytes && parseJsonObject(bytes)
+  if (header !== undefined && primitiveMembers(header)) {
+    // A copy: the segment is a slice of the token, and would keep the whole token alive.
+    headerSegments[nextHeaderSlot] = Buffer.from(segment, 'latin1').toString('latin1')
+    headerValues[nextHeaderSlot] = Object.freeze(header)
+    nextHeaderSlot = (nextHeaderSlot + 1) % HEADER_SLOTS
+  }
+  return header
+}
+
+function primitiveMembers(object: Record<string, unknown>): boolean {
+  for (const name in object) {
+    const value = object[name]
+    if (typeof value === 'object' && value !== null) return false
+  }
+  return true
+}
+
 function malformed(description: string): InvalidTokenError {
   return new InvalidTokenError('ERR_TOKEN_MALFORMED', description)
 }
 
 /**
- * Splits and decodes a compact JWS (RFC 7515 §7.1). Rejects JWE (five parts), detached forms, non-base64url segments, non-UTF-8, non-object JSON and duplicate members.
+ * Splits and decodes a compact JWS (RFC 7515 §7.1). Rejects JWE (five parts), detached forms,
+ * non-base64url or non-canonical segments, non-UTF-8, non-object JSON and duplicate members.
  */
 export function decodeJws(token: string): DecodedJws {
   const first = token.indexOf('.')
@@ -99,17 +185,17 @@ export function decodeJws(token: string): DecodedJws {
   // (`alg: none`, RFC 7519 §6) must be refused for its algorithm, with the code that says so.
   if (h === '' || p === '') throw malformed('The access token is not a signed JWT')
 
-  const headerBytes = decodeSegment(h)
-  const header = headerBytes && parseJsonObject(headerBytes)
+  const plain = plainAscii(token)
+  const header = decodeHeader(h, plain)
   if (header === undefined) {
     throw malformed('The access token header is not a JSON object with unique members')
   }
-  const payloadBytes = decodeSegment(p)
+  const payloadBytes = decodeSegment(p, plain)
   const payload = payloadBytes && parseJsonObject(payloadBytes)
   if (payload === undefined) {
     throw malformed('The access token payload is not a JSON object with unique members')
   }
-  const signature = decodeSegment(s)
+  const signature = decodeSegment(s, plain)
   if (signature === undefined) throw malformed('The access token signature is not base64url')
 
   return {

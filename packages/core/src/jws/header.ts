@@ -58,7 +58,8 @@ export function checkHeader(jws: DecodedJws, strict: boolean): string | undefine
   }
   if (typ !== undefined) {
     const allowed = strict ? STRICT_TYPES : ACCESS_TOKEN_TYPES
-    if (typeof typ !== 'string' || !allowed.has(typ.toLowerCase())) {
+    // The sets hold lower-case values: most tokens match as they are, without a lower-cased copy.
+    if (typeof typ !== 'string' || !(allowed.has(typ) || allowed.has(typ.toLowerCase()))) {
       throw invalid('ERR_TOKEN_TYPE_INVALID', 'The token is not an access token (typ)')
     }
   } else if (strict) {
