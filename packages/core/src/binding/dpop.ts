@@ -79,6 +79,8 @@ export interface DpopRequest {
   readonly url: string
   /** The access token sent with the proof, if any: its hash must be the proof's `ath` (§4.3). */
   readonly accessToken?: string | undefined
+  /** `accessToken`'s `ath`, when the caller has it already (a cached token's). */
+  readonly accessTokenHash?: string | undefined
   /** The current time, in milliseconds since the epoch. */
   readonly now: number
 }
@@ -197,7 +199,10 @@ export function checkDpopProof(proof: string, request: DpopRequest, rules: DpopR
     throw invalid(rules, "The DPoP proof 'iat' is in the future")
   }
   if (request.now > issued + rules.maxAge) throw invalid(rules, 'The DPoP proof is too old')
-  if (request.accessToken !== undefined && payload.ath !== accessTokenHash(request.accessToken)) {
+  if (
+    request.accessToken !== undefined &&
+    payload.ath !== (request.accessTokenHash ?? accessTokenHash(request.accessToken))
+  ) {
     throw invalid(rules, "The DPoP proof 'ath' does not match the access token")
   }
   let nonce: string | undefined
@@ -251,28 +256,33 @@ function proofKey(
   if (names === undefined || !jwkFits(value, spec)) {
     throw invalid(rules, "The DPoP proof 'jwk' does not fit its algorithm")
   }
-  // The RFC 7638 thumbprint covers exactly the key material (§3.2), so it names the key: a
-  // client's key, imported once, serves its next proofs. Importing a P-256 key costs as much as
-  // verifying a signature with it, and a fresh KeyObject verifies slower than a used one.
-  const jkt = jwkThumbprint(members)
-  let key = importedProofKeys.get(jkt)
-  if (key === undefined) {
+  // The thumbprint's members are exactly the key material (RFC 7638 §3.2), so they name the key:
+  // a client's key, imported once, serves its next proofs. Importing a P-256 key costs as much as
+  // verifying a signature with it, and a fresh KeyObject verifies slower than a used one. The
+  // members are base64url or fixed names, so `.` cannot occur in them and joins them unambiguously.
+  const id = (names).map((name) => members[name]).join('.')
+  let imported = importedProofKeys.get(id)
+  if (imported === undefined) {
+    let key: KeyObject
     try {
       key = createPublicKey({ key: members, format: 'jwk' })
     } catch {
       throw invalid(rules, "The DPoP proof 'jwk' is not a valid public key")
     }
-    importedProofKeys.set(jkt, key)
+    imported = { key, jkt: jwkThumbprint(members) }
+    importedProofKeys.set(id, imported)
   }
-  if (!keyObjectFits(key, spec)) {
+  if (!keyObjectFits(imported.key, spec)) {
     throw invalid(rules, "The DPoP proof 'jwk' does not fit its algorithm")
   }
-  return { key, jkt }
+  return imported
 }
 
 /**
- * Proof keys imported lately, by RFC 7638 thumbprint: public keys only, bounded (least recently
+ * Proof keys imported lately, with their RFC 7638 thumbprints, by key material: public keys only, bounded (least recently
  * used first out), so a client sending a new key with every proof costs an import each time and
  * nothing more.
  */
-const importedProofKeys = new LRUCache<string, KeyObject>({ max: 1024 })
+const importedProofKeys = new LRUCache<string, { readonly key: KeyObject; readonly jkt: string }>({
+  max: 1024,
+})

@@ -13,7 +13,7 @@ import type { RevocationStore } from '../stores/revocation.js'
 import type { VerifiedAccessToken } from '../types.js'
 import { checkDpopProof, type DpopRules } from './dpop.js'
 import { checkCertificateBinding, type CertificateSource } from './mtls.js'
-import { sameThumbprint } from './thumbprint.js'
+import { accessTokenHash, sameThumbprint } from './thumbprint.js'
 
 /** The binding stage's settings, resolved once. */
 export interface BindingSettings {
@@ -75,7 +75,13 @@ export function bindingStage(settings: BindingSettings) {
     const now = clock()
     const proof = checkDpopProof(
       header,
-      { method: request.method ?? '', url: request.url ?? '', accessToken: token, now },
+      {
+        method: request.method ?? '',
+        url: request.url ?? '',
+        accessToken: token,
+        accessTokenHash: athOf(auth, token),
+        now,
+      },
       d.rules,
     )
     const jkt = cnf !== undefined && hasOwn(cnf, 'jkt') ? cnf.jkt : undefined
@@ -138,4 +144,18 @@ export function bindingStage(settings: BindingSettings) {
 /** The replay store failed (down, full): fail closed, never accept without the check. */
 function replayUnavailable(cause: unknown): InvalidDpopProofError {
   return new InvalidDpopProofError('The DPoP proof cannot be checked for replay now', { cause })
+}
+
+/**
+ * The `ath` of a verified token (RFC 9449 §4.2), computed once per verified result: a cached
+ * token's next proofs compare with it without hashing the token again.
+ */
+const athByResult = new WeakMap<VerifiedAccessToken, string>()
+function athOf(auth: VerifiedAccessToken, token: string): string {
+  let ath = athByResult.get(auth)
+  if (ath === undefined) {
+    ath = accessTokenHash(token)
+    athByResult.set(auth, ath)
+  }
+  return ath
 }
