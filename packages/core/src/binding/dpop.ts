@@ -260,7 +260,7 @@ function proofKey(
   // a client's key, imported once, serves its next proofs. Importing a P-256 key costs as much as
   // verifying a signature with it, and a fresh KeyObject verifies slower than a used one. The
   // members are base64url or fixed names, so `.` cannot occur in them and joins them unambiguously.
-  const id = (names).map((name) => members[name]).join('.')
+  const id = names.map((name) => members[name]).join('.')
   let imported = importedProofKeys.get(id)
   if (imported === undefined) {
     let key: KeyObject
