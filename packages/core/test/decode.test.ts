@@ -150,7 +150,7 @@ describe('decoding: strict base64url, UTF-8 and JSON on validly signed tokens', 
     )
   })
 
-  it('decodes many distinct headers right, again and again, frozen, and never shares one holding an object', async () => {
+  it('decodes many distinct headers right, again and again, frozen all the way down, and never shares a deeper one', async () => {
     const validator = make()
     // More distinct headers than the decoder keeps, twice over, so every kept one is replaced.
     const tokens = await Promise.all(
@@ -171,17 +171,28 @@ describe('decoding: strict base64url, UTF-8 and JSON on validly signed tokens', 
     ])
     expect(one.header).toEqual(two.header)
     expect(Object.isFrozen(two.header)).toBe(true)
-    // A header holding an object is decoded per token: its nested members are not frozen, so no
-    // two results may hold the same one.
+    // A header holding an object of primitives (a DPoP proof's `jwk`) is kept frozen all the way
+    // down: shared, and nobody can change it for another.
     const nested = { ext: { level: 1 } }
     const [a, b] = await Promise.all([
       validator.verify(await issuer.mint({ jti: 'nested-1' }, { header: nested })),
       validator.verify(await issuer.mint({ jti: 'nested-2' }, { header: nested })),
     ])
     expect(a.header).toEqual(b.header)
-    expect(a.header.ext).not.toBe(b.header.ext)
-    ;(a.header.ext as { level: number }).level = 2
+    expect(Object.isFrozen(a.header.ext)).toBe(true)
+    expect(() => {
+      ;(a.header.ext as { level: number }).level = 2
+    }).toThrow(TypeError)
     expect(b.header.ext).toEqual({ level: 1 })
+    // Deeper objects and arrays are decoded per token: never shared, so never frozen under anyone.
+    for (const header of [{ ext: { deep: { level: 1 } } }, { ext: ['a', 'b'] }]) {
+      const [c, d] = await Promise.all([
+        validator.verify(await issuer.mint({ jti: 'deep-1' }, { header })),
+        validator.verify(await issuer.mint({ jti: 'deep-2' }, { header })),
+      ])
+      expect(c.header).toEqual(d.header)
+      expect(c.header.ext).not.toBe(d.header.ext)
+    }
   })
 })
 

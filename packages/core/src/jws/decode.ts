@@ -128,8 +128,9 @@ function parseJsonObject(bytes: Buffer): Record<string, unknown> | undefined {
 /**
  * Headers decoded lately, by their encoded segment. An issuer's tokens share a few headers (the
  * same `alg`, `kid` and `typ`), so most tokens skip decoding theirs. A header is a pure function of
- * its segment, so the slots are shared by every validator; only headers whose members are all
- * primitives are kept, frozen, so no caller can change what another gets. Slots are compared by
+ * its segment, so the slots are shared by every validator; only headers whose members are
+ * primitives or objects of primitives (a DPoP proof's `jwk`) are kept, frozen all the way down, so
+ * no caller can change what another gets. Slots are compared by
  * string equality (no hash of attacker-chosen strings) and replaced in turn: a stream of distinct
  * headers costs eight comparisons each, and the memory is eight headers, never a token.
  */
@@ -146,21 +147,36 @@ function decodeHeader(segment: string, plain: boolean): Record<string, unknown> 
   }
   const bytes = decodeSegment(segment, plain)
   const header = bytes && parseJsonObject(bytes)
-  if (header !== undefined && primitiveMembers(header)) {
+  if (header !== undefined && plainMembers(header, true)) {
     // A copy: the segment is a slice of the token, and would keep the whole token alive.
     headerSegments[nextHeaderSlot] = Buffer.from(segment, 'latin1').toString('latin1')
-    headerValues[nextHeaderSlot] = Object.freeze(header)
+    headerValues[nextHeaderSlot] = deepFreeze(header)
     nextHeaderSlot = (nextHeaderSlot + 1) % HEADER_SLOTS
   }
   return header
 }
 
-function primitiveMembers(object: Record<string, unknown>): boolean {
+/**
+ * Members that are primitives, or (one level down, `nested`) objects of primitives: a token's
+ * header, or a DPoP proof's, whose `jwk` is an object of strings. A client signs every proof with
+ * one key, so its proofs share one header, decoded once.
+ */
+function plainMembers(object: Record<string, unknown>, nested: boolean): boolean {
   for (const name in object) {
     const value = object[name]
-    if (typeof value === 'object' && value !== null) return false
+    if (typeof value !== 'object' || value === null) continue
+    if (!nested || Array.isArray(value)) return false
+    if (!plainMembers(value as Record<string, unknown>, false)) return false
   }
   return true
+}
+
+function deepFreeze<T extends Record<string, unknown>>(object: T): Readonly<T> {
+  for (const name in object) {
+    const value = object[name]
+    if (typeof value === 'object' && value !== null) Object.freeze(value)
+  }
+  return Object.freeze(object)
 }
 
 function malformed(description: string): InvalidTokenError {
