@@ -24,6 +24,8 @@ import {
 } from './validator.js'
 
 export { resolveValidator } from './resolve-validator.js'
+export { checkLogger, reportKeySetFailures, warn } from './adapter-logger.js'
+export type { BearerGuardLogger } from './adapter-logger.js'
 export type { AdapterOptionNames, ValidatorSource } from './resolve-validator.js'
 export { VALIDATOR_OPTION_NAMES } from './options/validator-options.js'
 export { assertKnownOptions } from './options/names.js'
