@@ -34,35 +34,52 @@ const NAMESPACE = 'fleet-test'
 let redis: RedisServer
 let issuer: TestIssuer
 let key: DpopKey
-let fleet: { name: string; api: RunningExample }[] = []
+const fleet: { name: string; api: RunningExample }[] = []
 let revocations: RedisRevocationStore
 
 beforeAll(async () => {
-  redis = await startRedis()
-  issuer = await createTestIssuer({ audience: AUDIENCE })
+  const server = (redis = await startRedis())
+  const authority = (issuer = await createTestIssuer({ audience: AUDIENCE }))
   key = await generateDpopKey('ES256')
-  fleet = await Promise.all(
-    examples.map(async (example) => ({
-      name: example.name,
-      api: await startExample(example.dir, {
+  // Each instance is recorded as soon as it listens, so a start-up that fails part-way still
+  // leaves afterAll every process to stop.
+  const started = await Promise.allSettled(
+    examples.map(async (example) => {
+      const api = await startExample(example.dir, {
         ...example.env,
-        ISSUER: issuer.issuer,
+        ISSUER: authority.issuer,
         AUDIENCE,
         PUBLIC_ORIGIN: ORIGIN,
-        REDIS_URL: redis.url,
+        REDIS_URL: server.url,
         REDIS_NAMESPACE: NAMESPACE,
-      }),
-    })),
+      })
+      fleet.push({ name: example.name, api })
+    }),
   )
-  revocations = new RedisRevocationStore({ url: redis.url, namespace: NAMESPACE })
+  for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason
+  // The order of `examples`, whatever order they started in.
+  fleet.sort(
+    (a, b) =>
+      examples.findIndex((e) => e.name === a.name) - examples.findIndex((e) => e.name === b.name),
+  )
+  revocations = new RedisRevocationStore({ url: server.url, namespace: NAMESPACE })
   await revocations.ready()
 }, 120_000)
 
 afterAll(async () => {
-  await revocations.close().catch(() => undefined)
-  for (const { name, api } of fleet) await stopCleanly(api, name)
-  await issuer.close()
-  await redis.stop()
+  // Whatever beforeAll got to (it may have failed part-way), everything it started is stopped.
+  const started = { revocations, issuer, redis } as Partial<{
+    revocations: RedisRevocationStore
+    issuer: TestIssuer
+    redis: RedisServer
+  }>
+  try {
+    await started.revocations?.close().catch(() => undefined)
+    for (const { name, api } of fleet) await stopCleanly(api, name)
+  } finally {
+    await started.issuer?.close()
+    await started.redis?.stop()
+  }
 }, 60_000)
 
 async function get(api: RunningExample, headers: Record<string, string>): Promise<number> {
