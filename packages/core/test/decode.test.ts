@@ -121,6 +121,45 @@ describe('decoding: strict base64url, UTF-8 and JSON on validly signed tokens', 
     }
     const bom = Buffer.concat([Buffer.from('efbbbf', 'hex'), text('a')])
     await expectInvalid(validator.verify(signed(bom)), 'ERR_TOKEN_MALFORMED')
+    // U+FFFD itself (EF BF BD) is valid UTF-8: the decoder's replacement character must not be
+    // mistaken for a replaced sequence, nor hide one next to it.
+    const replacement = await validator.verify(signed(text('\uFFFD')))
+    expect(replacement.claims.name).toBe('\uFFFD')
+    const both = text('\uFFFDa')
+    const at = both.lastIndexOf('a')
+    const mixed = Buffer.concat([
+      both.subarray(0, at),
+      Buffer.from('ff', 'hex'),
+      both.subarray(at + 1),
+    ])
+    await expectInvalid(validator.verify(signed(mixed)), 'ERR_TOKEN_MALFORMED')
+  })
+
+  it('decodes and verifies tokens larger than its 16 KiB scratch buffers the same way', async () => {
+    const validator = createAccessTokenValidator({
+      issuer: issuer.issuer,
+      audience: AUDIENCE,
+      clock,
+      tokenCache: false,
+      maxTokenLength: 100_000,
+    })
+    for (const size of [16_000, 16_384, 40_000]) {
+      const big = 'é'.repeat(size / 2)
+      const token = sign(header(), `{${claims()},"big":"${big}"}`)
+      expect((await validator.verify(token)).claims.big).toBe(big)
+      // The signature of another payload of the same length: its signing input is checked whole.
+      const other = sign(header(), `{${claims()},"big":"è${big.slice(1)}"}`)
+      const altered = `${other.slice(0, other.lastIndexOf('.'))}${token.slice(token.lastIndexOf('.'))}`
+      await expectInvalid(validator.verify(altered), 'ERR_TOKEN_SIGNATURE_INVALID')
+    }
+    const invalid = Buffer.concat([
+      Buffer.from(`{${claims()},"big":"${'a'.repeat(20_000)}`),
+      Buffer.from('ff', 'hex'),
+      Buffer.from('"}'),
+    ])
+    const input = `${Buffer.from(header()).toString('base64url')}.${invalid.toString('base64url')}`
+    const token = `${input}.${cryptoSign('sha256', Buffer.from(input), issuer.activeKey.privateKey).toString('base64url')}`
+    await expectInvalid(validator.verify(token), 'ERR_TOKEN_MALFORMED')
   })
 
   it('counts members past escaped quotes and backslashes: duplicates are refused however they are spelled', async () => {

@@ -3,6 +3,7 @@
  * rather than forget a live entry.
  */
 import { describe, expect, it } from 'vitest'
+import { ExpiringMap } from '../src/stores/expiring.js'
 import { MemoryReplayStore, type ReplayStore } from '../src/stores/replay.js'
 import { MemoryRevocationStore } from '../src/stores/revocation.js'
 import { manualClock } from './support/helpers.js'
@@ -56,6 +57,21 @@ describe('MemoryReplayStore', () => {
     expect(store.claimOnce('new', clock.now() + 60_000)).toBe(false)
   })
 
+  it('drops expired entries from the oldest end as it writes, staying near its live size', () => {
+    const clock = manualClock()
+    const store = new MemoryReplayStore({ clock: clock.now })
+    for (let i = 0; i < 8; i++) store.claimOnce(`old-${i}`, clock.now() + 10_000)
+    store.claimOnce('live', clock.now() + 60_000)
+    clock.advance(10_000)
+    // Each write drops up to four expired entries, oldest first, and stops at a live one.
+    store.claimOnce('new-1', clock.now() + 60_000)
+    expect(store.size).toBe(6)
+    store.claimOnce('new-2', clock.now() + 60_000)
+    expect(store.size).toBe(3)
+    store.claimOnce('new-3', clock.now() + 60_000)
+    expect(store.size).toBe(4)
+  })
+
   it('refuses ids and expiries it cannot keep', () => {
     const store = new MemoryReplayStore()
     expect(() => store.claimOnce('', Date.now() + 1000)).toThrow(TypeError)
@@ -63,6 +79,21 @@ describe('MemoryReplayStore', () => {
     expect(() => store.claimOnce('a', Infinity)).toThrow(TypeError)
     expect(() => new MemoryReplayStore({ maxEntries: 0 })).toThrow(TypeError)
     expect(() => new MemoryReplayStore({ maxEntries: 1.5 })).toThrow(TypeError)
+  })
+})
+
+describe('ExpiringMap (behind both stores)', () => {
+  it('sweeps again from the new oldest entry once the oldest is replaced', () => {
+    const map = new ExpiringMap<number>(100)
+    map.set('a', 1, 60_000, 0)
+    map.set('b', 2, 10_000, 0) // expires before the older "a": out of order
+    map.set('c', 3, 70_000, 10_000) // the sweep stops at "a", live until 60 s
+    expect(map.size).toBe(3)
+    map.set('a', 4, 120_000, 10_000) // "a" replaced: moves to the newest end
+    map.set('d', 5, 70_000, 10_000) // the sweep starts at "b" again, expired
+    expect(map.size).toBe(3)
+    expect(map.get('b', 10_000)).toBeUndefined()
+    expect(map.get('a', 10_000)?.value).toBe(4)
   })
 })
 

@@ -15,7 +15,7 @@ import {
   verifySignature,
   type AlgorithmSpec,
 } from '../jws/algorithms.js'
-import { decodeJws, type DecodedJws } from '../jws/decode.js'
+import { decodeJws, signingInput, type DecodedJws } from '../jws/decode.js'
 import { fail, isObject, nonNegative, positive, stringList } from '../options/checks.js'
 import type { DpopNonces } from './nonce.js'
 import { THUMBPRINT_MEMBERS, accessTokenHash, jwkThumbprint } from './thumbprint.js'
@@ -159,22 +159,9 @@ export function checkDpopProof(proof: string, request: DpopRequest, rules: DpopR
   } catch {
     throw invalid(rules, 'The DPoP proof is not a well-formed JWT')
   }
-  const { header, payload } = jws
-  if (typeof header.typ !== 'string' || !TYPES.has(header.typ.toLowerCase())) {
-    throw invalid(rules, "The DPoP proof 'typ' is not dpop+jwt")
-  }
-  const spec =
-    typeof header.alg === 'string' && rules.algs.includes(header.alg)
-      ? algorithmSpec(header.alg)
-      : undefined
-  if (spec === undefined) {
-    throw invalid(rules, 'The DPoP proof is signed with an algorithm that is not accepted')
-  }
-  if (header.crit !== undefined || (header.b64 !== undefined && header.b64 !== true)) {
-    throw invalid(rules, 'The DPoP proof uses header parameters that are not supported')
-  }
-  const { key, jkt } = proofKey(header.jwk, spec, rules)
-  if (!verifySignature(spec, key, jws.signingInput, jws.signature)) {
+  const { payload } = jws
+  const { spec, key, jkt } = checkHeader(jws.header, rules)
+  if (!verifySignature(spec, key, signingInput(jws), jws.signature)) {
     throw invalid(rules, 'The DPoP proof signature is invalid')
   }
 
@@ -226,6 +213,49 @@ function invalid(rules: DpopRules, description: string): InvalidDpopProofError {
 }
 
 /**
+ * RFC 9449 §4.3 items 4, 5 and 7 on a proof's header: `typ` `dpop+jwt`, an accepted asymmetric
+ * `alg`, no `crit` or unencoded payload, and a public `jwk` fitting the algorithm; answers the
+ * algorithm, the imported key and its thumbprint.
+ */
+function checkHeader(header: Readonly<Record<string, unknown>>, rules: DpopRules): CheckedHeader {
+  const checked = checkedHeaders.get(header)
+  if (checked !== undefined && checked.rules === rules) return checked
+  if (typeof header.typ !== 'string' || !TYPES.has(header.typ.toLowerCase())) {
+    throw invalid(rules, "The DPoP proof 'typ' is not dpop+jwt")
+  }
+  const spec =
+    typeof header.alg === 'string' && rules.algs.includes(header.alg)
+      ? algorithmSpec(header.alg)
+      : undefined
+  if (spec === undefined) {
+    throw invalid(rules, 'The DPoP proof is signed with an algorithm that is not accepted')
+  }
+  if (header.crit !== undefined || (header.b64 !== undefined && header.b64 !== true)) {
+    throw invalid(rules, 'The DPoP proof uses header parameters that are not supported')
+  }
+  const { key, jkt } = proofKey(header.jwk, spec, rules)
+  const result: CheckedHeader = { rules, spec, key, jkt }
+  // A frozen header is the decoder's shared one (see `decodeJws`): a client's next proofs bring
+  // this very object, and nothing can change it, so these checks hold for it under these rules.
+  if (Object.isFrozen(header)) checkedHeaders.set(header, result)
+  return result
+}
+
+/** A proof header that passed {@link checkHeader} under `rules`. */
+interface CheckedHeader {
+  readonly rules: DpopRules
+  readonly spec: AlgorithmSpec
+  readonly key: KeyObject
+  readonly jkt: string
+}
+
+/**
+ * Proof headers already checked, by identity: only frozen ones, which the header decoder shares
+ * between the proofs of one client. Held weakly: an entry goes with its header.
+ */
+const checkedHeaders = new WeakMap<object, CheckedHeader>()
+
+/**
  * The proof's `jwk` header as a verification key, and its thumbprint: a JSON object of a known key
  * type, without private members (§4.2: "It MUST NOT contain a private key"), fitting the
  * algorithm (type, curve, `use`, `key_ops`, `alg`, RSA size), imported from its public members only.
@@ -234,7 +264,7 @@ function proofKey(
   value: unknown,
   spec: AlgorithmSpec,
   rules: DpopRules,
-): { key: KeyObject; jkt: string } {
+): { readonly key: KeyObject; readonly jkt: string } {
   if (!isObject(value)) throw invalid(rules, "The DPoP proof header has no 'jwk' public key")
   if (PRIVATE_MEMBERS.some((name) => Object.hasOwn(value, name))) {
     throw invalid(rules, "The DPoP proof 'jwk' holds a private or symmetric key")

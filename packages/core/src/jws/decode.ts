@@ -9,10 +9,39 @@ export interface DecodedJws {
    */
   readonly header: Record<string, unknown>
   readonly payload: Record<string, unknown>
-  /** `base64url(header) "." base64url(payload)`, the bytes the signature covers. */
-  readonly signingInput: Buffer
+  /** The compact JWS itself. */
+  readonly token: string
+  /**
+   * How many of the token's first characters are its signing input, `base64url(header) "."
+   * base64url(payload)`: the bytes the signature covers (see {@link signingInput}).
+   */
+  readonly signingInputLength: number
   readonly signature: Buffer
 }
+
+/** What {@link signingInput} writes into: signing inputs up to this size need no allocation. */
+const SIGNING_SCRATCH = Buffer.alloc(16 * 1024)
+/** The last view {@link signingInput} returned: the next signing input of that length reuses it. */
+let signingView = SIGNING_SCRATCH.subarray(0, 0)
+
+/**
+ * The bytes a JWS signature covers (RFC 7515 §5.2: `ASCII(BASE64URL(UTF8(JWS Protected Header))
+ * || '.' || BASE64URL(JWS Payload))`), written into one buffer every call shares: the view returned
+ * is valid until the next call, so it goes straight into a synchronous verification, which keeps
+ * nothing of it. A request so allocates no copy of its token for verification. The characters are
+ * base64url and `.` once decoded, so Latin-1 writes them as their ASCII bytes.
+ */
+export function signingInput(jws: DecodedJws): Buffer {
+  const length = jws.signingInputLength
+  if (length > SIGNING_SCRATCH.length) return Buffer.from(jws.token.slice(0, length), 'latin1')
+  SIGNING_SCRATCH.write(jws.token, 0, length, 'latin1')
+  // A client's tokens or proofs often have one length (same header, same claims' sizes).
+  if (signingView.length !== length) signingView = SIGNING_SCRATCH.subarray(0, length)
+  return signingView
+}
+
+/** Where a JSON segment is decoded on its way to text: only the text is allocated. */
+const TEXT_SCRATCH = Buffer.alloc(16 * 1024)
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
@@ -52,16 +81,56 @@ function plainAscii(token: string): boolean {
  * the low byte, so `Ł`, U+0141, would decode as `A`. `plain` excludes those, and so does the scan.)
  */
 function decodeSegment(segment: string, plain: boolean): Buffer | undefined {
+  if (!wellFormed(segment, plain)) return undefined
+  const bytes = Buffer.from(segment, 'base64url')
+  return bytes.length === decodedLength(segment) ? bytes : undefined
+}
+
+/** Length 4n+1 (never valid base64: Buffer would drop the extra character), alphabet, pad bits. */
+function wellFormed(segment: string, plain: boolean): boolean {
   const length = segment.length
   const tail = length % 4
-  // A length of 4n+1 can never be valid base64; Buffer would silently drop the extra character.
-  if (tail === 1 || (!plain && !BASE64URL.test(segment))) return undefined
-  if (tail !== 0) {
-    const last = ALPHABET.indexOf(segment.charAt(length - 1))
-    if ((last & (tail === 2 ? 0b1111 : 0b11)) !== 0) return undefined
+  if (tail === 1 || (!plain && !BASE64URL.test(segment))) return false
+  if (tail === 0) return true
+  const last = ALPHABET.indexOf(segment.charAt(length - 1))
+  return (last & (tail === 2 ? 0b1111 : 0b11)) === 0
+}
+
+/** The bytes a base64url segment of this length holds when all its characters are data. */
+function decodedLength(segment: string): number {
+  return Math.floor((segment.length * 3) / 4)
+}
+
+/**
+ * A JSON segment (header or payload) decoded to text, as {@link decodeSegment} checks it, through
+ * a scratch buffer rather than a new one, then read as strict UTF-8 (see {@link utf8}).
+ */
+function decodeText(segment: string, plain: boolean): string | undefined {
+  const length = decodedLength(segment)
+  if (length > TEXT_SCRATCH.length) {
+    const bytes = decodeSegment(segment, plain)
+    return bytes && utf8(bytes, bytes.length)
   }
-  const bytes = Buffer.from(segment, 'base64url')
-  return bytes.length === Math.floor((length * 3) / 4) ? bytes : undefined
+  if (!wellFormed(segment, plain)) return undefined
+  return TEXT_SCRATCH.write(segment, 0, 'base64url') === length
+    ? utf8(TEXT_SCRATCH, length)
+    : undefined
+}
+
+/**
+ * Strict UTF-8 (RFC 8259 §8.1, RFC 3629): `undefined` for invalid sequences, never U+FFFD in their
+ * place. Node's decoder replaces every invalid sequence with U+FFFD, so a text without one came
+ * from valid UTF-8; only a text with one (invalid, or a U+FFFD really sent) is decoded again by the
+ * strict decoder. A byte order mark is kept either way, so that JSON.parse refuses it.
+ */
+function utf8(bytes: Buffer, end: number): string | undefined {
+  const text = bytes.toString('utf8', 0, end)
+  if (!text.includes('\uFFFD')) return text
+  try {
+    return UTF8.decode(bytes.subarray(0, end))
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -110,12 +179,10 @@ function topLevelMembers(text: string): number {
   return count
 }
 
-function parseJsonObject(bytes: Buffer): Record<string, unknown> | undefined {
-  let text: string
+function parseJsonObject(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined) return undefined
   let value: unknown
   try {
-    // Invalid UTF-8 throws, rather than being replaced by U+FFFD.
-    text = UTF8.decode(bytes)
     value = JSON.parse(text)
   } catch {
     return undefined
@@ -141,12 +208,16 @@ const headerValues: Readonly<Record<string, unknown>>[] = Array.from({ length: H
 )
 let nextHeaderSlot = 0
 
-function decodeHeader(segment: string, plain: boolean): Record<string, unknown> | undefined {
+/** The remembered header of this segment, if any. */
+function rememberedHeader(segment: string): Record<string, unknown> | undefined {
   for (let i = 0; i < HEADER_SLOTS; i++) {
     if (headerSegments[i] === segment) return headerValues[i]
   }
-  const bytes = decodeSegment(segment, plain)
-  const header = bytes && parseJsonObject(bytes)
+  return undefined
+}
+
+function decodeHeader(segment: string, plain: boolean): Record<string, unknown> | undefined {
+  const header = parseJsonObject(decodeText(segment, plain))
   if (header !== undefined && plainMembers(header, true)) {
     // A copy: the segment is a slice of the token, and would keep the whole token alive.
     headerSegments[nextHeaderSlot] = Buffer.from(segment, 'latin1').toString('latin1')
@@ -201,23 +272,19 @@ export function decodeJws(token: string): DecodedJws {
   // (`alg: none`, RFC 7519 §6) must be refused for its algorithm, with the code that says so.
   if (h === '' || p === '') throw malformed('The access token is not a signed JWT')
 
-  const plain = plainAscii(token)
-  const header = decodeHeader(h, plain)
+  const remembered = rememberedHeader(h)
+  // A remembered header's segment was checked when it was first decoded: only the rest need be.
+  const plain = plainAscii(remembered === undefined ? token : token.slice(first + 1))
+  const header = remembered ?? decodeHeader(h, plain)
   if (header === undefined) {
     throw malformed('The access token header is not a JSON object with unique members')
   }
-  const payloadBytes = decodeSegment(p, plain)
-  const payload = payloadBytes && parseJsonObject(payloadBytes)
+  const payload = parseJsonObject(decodeText(p, plain))
   if (payload === undefined) {
     throw malformed('The access token payload is not a JSON object with unique members')
   }
   const signature = decodeSegment(s, plain)
   if (signature === undefined) throw malformed('The access token signature is not base64url')
 
-  return {
-    header,
-    payload,
-    signingInput: Buffer.from(token.slice(0, second), 'latin1'),
-    signature,
-  }
+  return { header, payload, token, signingInputLength: second, signature }
 }

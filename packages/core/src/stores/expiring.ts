@@ -18,6 +18,11 @@ export class ExpiringMap<V> {
   readonly #max: number
   /** No entry expires before this instant (ms): set by a full sweep, lowered by later writes. */
   #noneExpiresBefore = -Infinity
+  /**
+   * Until this instant (ms) a sweep would stop at once: the oldest entry, at which the last sweep
+   * stopped, is live until then. Reset when an entry is deleted otherwise (the oldest may be gone).
+   */
+  #sweepFrom = -Infinity
 
   constructor(maxEntries: number) {
     this.#max = maxEntries
@@ -44,16 +49,39 @@ export class ExpiringMap<V> {
       return false
     }
     // Deleted first so the entry moves to the newest end: insertion order stays near expiry order.
-    this.#entries.delete(key)
+    if (this.#entries.delete(key)) this.#sweepFrom = -Infinity
     this.#entries.set(key, { value, expiresAt })
     if (expiresAt < this.#noneExpiresBefore) this.#noneExpiresBefore = expiresAt
     return true
   }
 
+  /**
+   * Stores `value` under `key` until `expiresAt` unless a live entry holds `key`: `'stored'`,
+   * `'held'` (nothing changed) or `'full'` (nothing stored: the map is full of live entries).
+   */
+  claim(key: string, value: V, expiresAt: number, now: number): 'stored' | 'held' | 'full' {
+    const entry = this.#entries.get(key)
+    if (entry !== undefined) {
+      if (entry.expiresAt > now) return 'held'
+      this.#entries.delete(key)
+      this.#sweepFrom = -Infinity
+    }
+    this.#sweep(now, SWEEP_PER_WRITE)
+    if (this.#entries.size >= this.#max && !this.#makeRoom(now)) return 'full'
+    this.#entries.set(key, { value, expiresAt })
+    if (expiresAt < this.#noneExpiresBefore) this.#noneExpiresBefore = expiresAt
+    return 'stored'
+  }
+
   /** Drops up to `limit` expired entries from the oldest end, stopping at the first live one. */
   #sweep(now: number, limit: number): void {
+    if (now < this.#sweepFrom) return
     for (const [key, entry] of this.#entries) {
-      if (limit-- <= 0 || entry.expiresAt > now) return
+      if (entry.expiresAt > now) {
+        this.#sweepFrom = entry.expiresAt
+        return
+      }
+      if (limit-- <= 0) return
       this.#entries.delete(key)
     }
   }

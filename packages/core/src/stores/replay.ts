@@ -84,14 +84,13 @@ export class MemoryReplayStore implements ReplayStore {
     if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt)) {
       fail('"expiresAt" must be a finite number of milliseconds')
     }
-    const now = this.#clock()
-    if (this.#map.get(id, now) !== undefined) return false
-    if (!this.#map.set(id, true, expiresAt, now)) {
+    const claimed = this.#map.claim(id, true, expiresAt, this.#clock())
+    if (claimed === 'full') {
       throw new RangeError(
         'bearer-guard: the replay store is full of live entries; refusing rather than forgetting one',
       )
     }
-    return true
+    return claimed === 'stored'
   }
 
   /** Entries held (live, or expired and not swept yet). */

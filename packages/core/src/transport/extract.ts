@@ -26,9 +26,21 @@ export function schemeOf(value: HeaderValue): 'Bearer' | 'DPoP' {
   return header !== undefined &&
     header.length > 4 &&
     header.charCodeAt(4) === 0x20 &&
-    header.slice(0, 4).toLowerCase() === 'dpop'
+    startsWithScheme(header, 'dpop')
     ? 'DPoP'
     : 'Bearer'
+}
+
+/**
+ * True when `header` begins with `scheme` (lower-case ASCII letters) in any case: RFC 9110 §11.1,
+ * "a case-insensitive token to identify the authentication scheme". No string is made: `| 0x20`
+ * lower-cases an ASCII letter, and only the two cases of a letter become that letter by it.
+ */
+function startsWithScheme(header: string, scheme: string): boolean {
+  for (let i = 0; i < scheme.length; i++) {
+    if ((header.charCodeAt(i) | 0x20) !== scheme.charCodeAt(i)) return false
+  }
+  return true
 }
 
 /** Strips SP and HTAB only (RFC 9110 OWS); `String#trim` would also eat U+00A0 and others. */
@@ -55,10 +67,10 @@ function fromHeader(value: HeaderValue, dpop: boolean): string | undefined {
   } else header = value[0]
   if (header === undefined || header === '') return undefined
   const space = header.indexOf(' ')
-  const scheme = space === -1 ? header : header.slice(0, space)
+  const schemeLength = space === -1 ? header.length : space
   // RFC 6750 §2.1 `Bearer`; RFC 9449 §7.1 `DPoP`, only where DPoP is enabled (else unknown).
-  const bearer = scheme.length === 6 && scheme.toLowerCase() === 'bearer'
-  if (!bearer && !(dpop && scheme.length === 4 && scheme.toLowerCase() === 'dpop')) return undefined
+  const bearer = schemeLength === 6 && startsWithScheme(header, 'bearer')
+  if (!bearer && !(dpop && schemeLength === 4 && startsWithScheme(header, 'dpop'))) return undefined
   const token = space === -1 ? '' : trimWhitespace(header, space + 1)
   if (token === '') {
     throw new InvalidRequestError(

@@ -6,7 +6,7 @@
  */
 import { KeySetUnavailableError } from '../challenge/errors.js'
 import { verifySignature, algorithmSpec } from '../jws/algorithms.js'
-import { decodeJws } from '../jws/decode.js'
+import { decodeJws, signingInput } from '../jws/decode.js'
 import { discoverMetadata, discoveredUrl } from '../keys/discovery.js'
 import {
   FetchFailure,
@@ -207,7 +207,8 @@ export class IntrospectionEndpoint {
       throw bad('has a crit or non-string kid header')
     }
     const candidates = await keys.candidates(spec, kid)
-    if (!candidates.some((key) => verifySignature(spec, key, jws.signingInput, jws.signature))) {
+    const data = signingInput(jws)
+    if (!candidates.some((key) => verifySignature(spec, key, data, jws.signature))) {
       throw bad('is not signed by a key of the issuer')
     }
     const { iss, aud, iat, token_introspection: members } = jws.payload

@@ -11,7 +11,7 @@ import {
 } from '../claims/scopes.js'
 import { checkWithin, validityWindow, type TimeRules, type ValidityWindow } from '../claims/time.js'
 import { verifySignature, type AlgorithmSpec } from '../jws/algorithms.js'
-import type { DecodedJws } from '../jws/decode.js'
+import { signingInput, type DecodedJws } from '../jws/decode.js'
 import { allowedAlgorithm, checkHeader } from '../jws/header.js'
 import type { KeySource } from '../keys/key-source.js'
 import { createResult } from '../result.js'
@@ -97,8 +97,9 @@ export class JwtVerifier {
       )
     }
     let signer: KeyObject | undefined
+    const data = signingInput(jws)
     for (const key of candidates) {
-      if (verifySignature(spec, key, jws.signingInput, jws.signature)) {
+      if (verifySignature(spec, key, data, jws.signature)) {
         signer = key
         break
       }
