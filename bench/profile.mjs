@@ -1,22 +1,69 @@
 // Where does a verification spend its time? Profiles one microbenchmark candidate with
 // `node --cpu-prof` and prints the functions with the most self time.
 //
-//   node bench/profile.mjs [core-off|core-hit|floor] [RS256|PS256|ES256|EdDSA] [seconds]
+//   node bench/profile.mjs [core-off|core-hit|floor|dpop] [RS256|PS256|ES256|EdDSA] [seconds]
+//
+// `dpop`: DPoP requests through core's `verifyRequestCallback`, the RS256 access token cached and
+// every proof (by a key of the given algorithm) fresh, as lib/dpop.mjs measures them.
 //
 // The profile itself is left in bench/results/profiles/ (open it in Chrome DevTools).
 import { Buffer } from 'node:buffer'
 import { spawnSync } from 'node:child_process'
+import { performance } from 'node:perf_hooks'
 import { constants, verify as cryptoVerify } from 'node:crypto'
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { createAccessTokenValidator } from '@bearer-guard/core'
-import { createTestIssuer } from '@bearer-guard/testing'
+import { MemoryReplayStore, createAccessTokenValidator } from '@bearer-guard/core'
+import { verifyRequestCallback } from '@bearer-guard/core/adapter'
+import { createTestIssuer, generateDpopKey } from '@bearer-guard/testing'
 import { bearerGuardOptions } from './lib/common.mjs'
 
 const [candidate = 'core-off', alg = 'RS256', seconds = '5'] = process.argv.slice(2)
 const DIR = fileURLToPath(new URL('./results/profiles/', import.meta.url))
 
+/**
+ * DPoP requests as lib/dpop.mjs makes them: a pool of proofs, one validator whose replay store hands
+ * each claim to a fresh MemoryReplayStore for every pass over the pool.
+ */
+async function dpopWorkload() {
+  const issuer = await createTestIssuer({ algorithm: 'RS256', tokenLifetime: 3600 })
+  const key = await generateDpopKey(alg)
+  const token = await issuer.mint({ scope: 'orders:read' }, { dpop: key })
+  const origin = 'https://api.example.com'
+  const htu = `${origin}/orders`
+  const authorization = `DPoP ${token}`
+  const done = (error, auth) => {
+    if (auth === undefined) throw error ?? new Error('no result')
+  }
+  // Made once, before the profiled loop (a proof is accepted for 60 s, by each store once).
+  const proofs = await Promise.all(
+    Array.from({ length: 2000 }, () => key.proof({ htm: 'GET', htu, accessToken: token })),
+  )
+  let replay = new MemoryReplayStore()
+  const validator = createAccessTokenValidator({
+    ...bearerGuardOptions(issuer.issuer, 'on'),
+    dpop: { origin, replayStore: { claimOnce: (...args) => replay.claimOnce(...args) } },
+  })
+  await validator.ready()
+  await validator.verify(token)
+  const end = Date.now() + Number(seconds) * 1000
+  let ops = 0
+  const start = performance.now()
+  while (Date.now() < end) {
+    replay = new MemoryReplayStore()
+    for (const dpop of proofs) {
+      const headers = { authorization, dpop }
+      verifyRequestCallback(validator, { method: 'GET', url: '/orders', headers }, done)
+    }
+    ops += proofs.length
+  }
+  const elapsed = performance.now() - start
+  console.log(`dpop ${alg}: ${Math.round(ops / (elapsed / 1000))} requests/s`)
+  await issuer.close()
+}
+
 async function workload() {
+  if (candidate === 'dpop') return dpopWorkload()
   const issuer = await createTestIssuer({ algorithm: alg, tokenLifetime: 3600 })
   const tokens = await Promise.all(
     Array.from({ length: 2000 }, () => issuer.mint({ scope: 'orders:read' })),

@@ -49,7 +49,10 @@ export const settings = Object.freeze({
   dpop: {
     // Proof algorithms of the microbenchmark (the HTTP rows use ES256).
     algorithms: (env.BENCH_DPOP_ALGS ?? 'ES256,EdDSA,RS256').split(','),
-    // Pre-made proofs per algorithm (microbenchmark), each used once per validator.
+    // Interleaved rounds of the microbenchmark: more than `micro` has, as its rows compare a JS
+    // overhead of a few µs with one signature check, and rounds on this machine vary by ±8 %.
+    rounds: number('BENCH_DPOP_ROUNDS', QUICK ? 3 : 21),
+    // Pre-made proofs per algorithm (microbenchmark), each used once per replay store.
     proofs: number('BENCH_DPOP_PROOFS', QUICK ? 500 : 2000),
     // DPoP requests per HTTP run (each with its own pre-made proof), and per warm-up.
     requests: number('BENCH_DPOP_REQUESTS', QUICK ? 1500 : 4000),
