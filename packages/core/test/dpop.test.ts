@@ -136,6 +136,22 @@ describe('checkDpopProof (RFC 9449 §4.3)', () => {
     expectInvalid(`${h}.${forged}.${s}`)
   })
 
+  it('keeps verifying a client key it remembers: an RSA key imported again, a P-256 key kept', () => {
+    // Proofs of one client share their header: from the second on, core reuses the checked key;
+    // an RSA key is imported again from DER at its 16th proof (keys/jwk.ts, reimportedRsaKey).
+    for (const key of [proofKey('RS256'), es256]) {
+      const other = proofKey(key.alg)
+      for (let i = 0; i < 40; i++) {
+        const payload = claims({ jti: `p-${String(i)}` })
+        expect(checkDpopProof(nodeProof(key, payload), request, rules).jti).toBe(`p-${String(i)}`)
+        // The same header (this client's key), signed by another key: refused every time.
+        const [h, p] = nodeProof(key, payload).split('.')
+        const [, , s] = nodeProof(other, payload).split('.')
+        expect(expectInvalid(`${h}.${p}.${s}`)).toContain('signature')
+      }
+    }
+  })
+
   it('refuses a jwk holding a private or symmetric key, or none at all (item 7)', async () => {
     const secret = es256.privateKey.export({ format: 'jwk' })
     expect(expectInvalid(await proof({}, { header: { jwk: secret } }))).toContain('private')
