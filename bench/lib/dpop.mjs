@@ -338,10 +338,15 @@ export async function startRedis() {
   }
 }
 
-/** EVAL calls Redis has run so far (each replay claim is one). */
+/**
+ * Script runs Redis has completed so far: each replay claim is one, an `EVALSHA` (or, when Redis
+ * did not hold the script yet, a failed `EVALSHA` and an `EVAL`).
+ */
 async function evalCalls(port) {
   const info = await redisCommand(port, 'INFO commandstats')
-  return Number(/cmdstat_eval:calls=(\d+)/.exec(info)?.[1] ?? 0)
+  const stat = (name, field) =>
+    Number(new RegExp(`cmdstat_${name}:[^\r\n]*\\b${field}=(\\d+)`).exec(info)?.[1] ?? 0)
+  return stat('eval', 'calls') + stat('evalsha', 'calls') - stat('evalsha', 'failed_calls')
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -517,7 +522,7 @@ export async function benchDpopHttp(log) {
             sample.cpu = cpuPerRequest(before[0], after[0], sample.total)
             if (variant.redis) {
               sample.redisCpu = cpuPerRequest(before[1], after[1], sample.total)
-              // Every accepted request claimed its proof in Redis: one EVAL each.
+              // Every accepted request claimed its proof in Redis: one script run each (EVALSHA).
               const claims = (await evalCalls(redis.port)) - calls
               if (claims < sample.total) {
                 throw new Error(

@@ -4,7 +4,27 @@
  * channel once per change however many stores share the client.
  */
 import { createClient } from '@redis/client'
+import { hash } from 'node:crypto'
 import { statusChannel, type RedisConnectionRole, type RedisStatusEvent } from './diagnostics.js'
+
+/** @internal A Lua script and its SHA-1, the name Redis keeps it under (`EVALSHA`). */
+export interface LuaScript {
+  readonly source: string
+  readonly sha1: string
+}
+
+/** @internal Makes a {@link LuaScript}. */
+export function lua(source: string): LuaScript {
+  return Object.freeze({ source, sha1: hash('sha1', source, 'hex') })
+}
+
+/** What `#send` resolves with when Redis does not hold the script asked for. */
+const NO_SCRIPT = Symbol('NOSCRIPT')
+
+/** Redis's answer to `EVALSHA` of a script it does not hold (an error reply). */
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT')
+}
 
 /**
  * What the stores use of a Redis client: a node-redis client, as `createClient()` of `redis` or
@@ -153,6 +173,35 @@ export class Monitor {
    * may queue commands while offline), or at once when the client refuses it.
    */
   command(args: readonly string[], timeout: number): Promise<unknown> {
+    return this.#send(args, timeout, undefined)
+  }
+
+  /**
+   * Runs a Lua script by its SHA-1 (`EVALSHA`), and sends its text (`EVAL`, which also stores it)
+   * only when Redis does not hold it: at first use, after a restart or a `SCRIPT FLUSH`. A claim
+   * so sends 40 characters of script, not the whole of it. The `NOSCRIPT` answer is not a
+   * connection error: it changes no status.
+   */
+  script(
+    script: LuaScript,
+    keys: readonly string[],
+    args: readonly string[],
+    timeout: number,
+  ): Promise<unknown> {
+    const rest = [String(keys.length), ...keys, ...args]
+    return this.#send(['EVALSHA', script.sha1, ...rest], timeout, isNoScript).then((reply) =>
+      reply === NO_SCRIPT
+        ? this.#send(['EVAL', script.source, ...rest], timeout, undefined)
+        : reply,
+    )
+  }
+
+  /** `command`, where an error `tolerated` accepts resolves with {@link NO_SCRIPT} instead. */
+  #send(
+    args: readonly string[],
+    timeout: number,
+    tolerated: ((error: unknown) => boolean) | undefined,
+  ): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         fail(timedOut(timeout))
@@ -169,11 +218,19 @@ export class Monitor {
         fail(error)
         return
       }
-      sent.then((reply) => {
-        clearTimeout(timer)
-        if (this.#status !== 'connected' && this.client.isReady) this.#set('connected')
-        resolve(reply)
-      }, fail)
+      sent.then(
+        (reply) => {
+          clearTimeout(timer)
+          if (this.#status !== 'connected' && this.client.isReady) this.#set('connected')
+          resolve(reply)
+        },
+        (error: unknown) => {
+          if (tolerated?.(error) === true) {
+            clearTimeout(timer)
+            resolve(NO_SCRIPT)
+          } else fail(error)
+        },
+      )
     })
   }
 

@@ -64,8 +64,10 @@ export class RedisKeyRefetchCoordinator implements KeyRefetchCoordinator {
   async claim(issuer: string, ttl: number): Promise<boolean> {
     this.#open()
     const { claim, kids } = this.#names(issuer)
-    const reply = await this.#monitor.command(
-      ['EVAL', CLAIM_REFETCH, '2', claim, kids, String(Math.max(1, Math.ceil(ttl)))],
+    const reply = await this.#monitor.script(
+      CLAIM_REFETCH,
+      [claim, kids],
+      [String(Math.max(1, Math.ceil(ttl)))],
       this.#timeout,
     )
     return reply === 1

@@ -128,17 +128,10 @@ export class RedisReplayStore implements ReplayStore {
     const issued =
       typeof issuedAt === 'number' && Number.isFinite(issuedAt) ? String(Math.floor(issuedAt)) : ''
     return this.#monitor
-      .command(
-        [
-          'EVAL',
-          CLAIM_ONCE,
-          '2',
-          this.#keys.replay(id),
-          this.#keys.replayEpoch,
-          String(Math.max(1, ttl)),
-          issued,
-          String(Math.floor(this.#clock())),
-        ],
+      .script(
+        CLAIM_ONCE,
+        [this.#keys.replay(id), this.#keys.replayEpoch],
+        [String(Math.max(1, ttl)), issued, String(Math.floor(this.#clock()))],
         this.#timeout,
       )
       .then(claimed)

@@ -205,13 +205,10 @@ export class RedisRevocationStore implements RevocationStore {
     const { revokedTokens, revokedSubjects, revocationVersion, revocationChannel } = this.#keys
     // Expired entries go: tokens past their expiry; subjects whose tokens have all expired.
     const pruneBelow = kind === 'j' ? now : now - this.#lifetime
-    await this.#monitor.command(
+    await this.#monitor.script(
+      WRITE,
+      [kind === 'j' ? revokedTokens : revokedSubjects, revocationVersion],
       [
-        'EVAL',
-        WRITE,
-        '2',
-        kind === 'j' ? revokedTokens : revokedSubjects,
-        revocationVersion,
         hash,
         String(score),
         String(Math.floor(pruneBelow)),

@@ -144,17 +144,10 @@ export class RevocationSync {
     const { commands, keys, mirror, clock, timeout, lifetime, namespace } = this.#s
     const started = clock()
     this.#loading = commands
-      .command(
-        [
-          'EVAL',
-          LOAD,
-          '3',
-          keys.revokedTokens,
-          keys.revokedSubjects,
-          keys.revocationVersion,
-          String(Math.floor(started)),
-          String(Math.floor(started - lifetime)),
-        ],
+      .script(
+        LOAD,
+        [keys.revokedTokens, keys.revokedSubjects, keys.revocationVersion],
+        [String(Math.floor(started)), String(Math.floor(started - lifetime))],
         // A whole list may take longer than one claim.
         timeout * 4,
       )

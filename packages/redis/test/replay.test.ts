@@ -4,7 +4,8 @@
  */
 import { createClient, type RedisClientType } from '@redis/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { RedisReplayStore, createRedisStores } from '../src/index.js'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
+import { RedisReplayStore, createRedisStores, redisChannels } from '../src/index.js'
 import { eventually, startRedis, stopped, type RedisServer } from './support/redis-server.js'
 
 let redis: RedisServer
@@ -93,6 +94,39 @@ describe('RedisReplayStore', () => {
       expect(key).not.toContain('NzbLsXh8')
       expect(key).not.toContain('e1j3V_bKic8')
       expect(await inspect.get(key)).toBe('1')
+    }
+  })
+
+  it('claims by EVALSHA, sends the script text only when Redis lacks it, and reports no error then', async () => {
+    const store = await replayStore('sha')
+    const stats = async () => {
+      const info = await inspect.info('commandstats')
+      const calls = (name: string) =>
+        Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(info)?.[1] ?? 0)
+      return { eval: calls('eval'), evalsha: calls('evalsha') }
+    }
+    const events: unknown[] = []
+    const record = (message: unknown) => events.push(message)
+    subscribe(redisChannels.status, record)
+    try {
+      await inspect.scriptFlush()
+      const before = await stats()
+      const at = Date.now() + 60_000
+      // The first claim finds no script (NOSCRIPT), sends it once; the rest name it by its SHA-1.
+      for (let i = 0; i < 10; i++) expect(await store.claimOnce(`dpop:k:sha-${i}`, at)).toBe(true)
+      expect(await store.claimOnce('dpop:k:sha-3', at)).toBe(false)
+      const after = await stats()
+      expect(after.eval - before.eval).toBe(1)
+      expect(after.evalsha - before.evalsha).toBe(11)
+      // A flushed script cache (as after a restart) is refilled the same way.
+      await inspect.scriptFlush()
+      expect(await store.claimOnce('dpop:k:sha-10', at)).toBe(true)
+      expect(await store.claimOnce('dpop:k:sha-10', at)).toBe(false)
+      expect((await stats()).eval - after.eval).toBe(1)
+      // NOSCRIPT is not a connection error: no status was published.
+      expect(events).toEqual([])
+    } finally {
+      unsubscribe(redisChannels.status, record)
     }
   })
 

@@ -149,7 +149,7 @@ describe('RedisRevocationStore', () => {
     const k = keysOf('gap')
     await inspect.sendCommand([
       'EVAL',
-      WRITE,
+      WRITE.source,
       '2',
       k.revokedTokens,
       k.revocationVersion,
@@ -170,7 +170,7 @@ describe('RedisRevocationStore', () => {
     const k = keysOf('check')
     await inspect.sendCommand([
       'EVAL',
-      WRITE,
+      WRITE.source,
       '2',
       k.revokedTokens,
       k.revocationVersion,
