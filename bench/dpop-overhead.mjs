@@ -22,13 +22,13 @@
 // for A/B comparisons (`npx tsc -p packages/core/tsconfig.build.json --outDir /tmp/core-before`
 // before a change, say, and `node bench/dpop-overhead.mjs time /tmp/core-before`).
 import { Buffer } from 'node:buffer'
-import { spawn } from 'node:child_process'
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire, syncBuiltinESMExports } from 'node:module'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { callgrindInstructions } from './lib/callgrind.mjs'
 import { AUDIENCE, median } from './lib/common.mjs'
 
 const env = process.env
@@ -217,39 +217,11 @@ if (mode === 'time') {
 
 /** Instructions of one child run of `count` requests, counted by callgrind. */
 function collected(child, build, file, count) {
-  return new Promise((resolve, reject) => {
-    const run = spawn(
-      'valgrind',
-      [
-        '--tool=callgrind',
-        // V8 writes and rewrites machine code: valgrind must notice code changes off the stack.
-        '--smc-check=all-non-file',
-        '--callgrind-out-file=/dev/null',
-        process.execPath,
-        '--single-threaded',
-        `${HERE}dpop-overhead.mjs`,
-      ],
-      {
-        env: {
-          ...env,
-          BENCH_OVERHEAD_CHILD: child,
-          BENCH_OVERHEAD_BUILD: build,
-          BENCH_OVERHEAD_DATA: file,
-          BENCH_OVERHEAD_N: String(count),
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    )
-    let stderr = ''
-    run.stderr.on('data', (chunk) => {
-      stderr += chunk
-    })
-    run.on('error', reject)
-    run.once('exit', (code) => {
-      const match = /Collected : (\d+)/.exec(stderr)
-      if (code !== 0 || match === null) {
-        reject(new Error(`${child} exited with ${code}:\n${stderr.slice(-2000)}`))
-      } else resolve(Number(match[1]))
-    })
-  })
+  const childEnv = {
+    BENCH_OVERHEAD_CHILD: child,
+    BENCH_OVERHEAD_BUILD: build,
+    BENCH_OVERHEAD_DATA: file,
+    BENCH_OVERHEAD_N: String(count),
+  }
+  return callgrindInstructions(`${HERE}dpop-overhead.mjs`, childEnv, child)
 }

@@ -26,12 +26,12 @@
 // natively, and the JavaScript around them runs at another instructions-per-cycle rate than the
 // bignum code.
 import { Buffer } from 'node:buffer'
-import { spawn } from 'node:child_process'
 import { verify as cryptoVerify } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { callgrindInstructions } from './lib/callgrind.mjs'
 import { AUDIENCE, median } from './lib/common.mjs'
 
 const env = process.env
@@ -203,40 +203,10 @@ async function countInstructions(data) {
 
 /** Instructions of one child run of `count` verifications, counted by callgrind. */
 function collected(id, file, count) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      'valgrind',
-      [
-        '--tool=callgrind',
-        // V8 writes and rewrites machine code: valgrind must notice code changes off the stack.
-        '--smc-check=all-non-file',
-        '--callgrind-out-file=/dev/null',
-        process.execPath,
-        // No concurrent compiler or GC threads: their work lands in either run at random, and
-        // moves the difference by thousands of instructions per verification.
-        '--single-threaded',
-        `${HERE}uncached.mjs`,
-      ],
-      {
-        env: {
-          ...env,
-          BENCH_UNCACHED_CHILD: id,
-          BENCH_UNCACHED_DATA: file,
-          BENCH_UNCACHED_N: String(count),
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    )
-    let stderr = ''
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk
-    })
-    child.on('error', reject)
-    child.once('exit', (code) => {
-      const match = /Collected : (\d+)/.exec(stderr)
-      if (code !== 0 || match === null) {
-        reject(new Error(`${id} exited with ${code}:\n${stderr.slice(-2000)}`))
-      } else resolve(Number(match[1]))
-    })
-  })
+  const childEnv = {
+    BENCH_UNCACHED_CHILD: id,
+    BENCH_UNCACHED_DATA: file,
+    BENCH_UNCACHED_N: String(count),
+  }
+  return callgrindInstructions(`${HERE}uncached.mjs`, childEnv, id)
 }
