@@ -64,6 +64,26 @@ describe('token extraction (RFC 6750 §2)', () => {
     }
   })
 
+  it('RFC 9110 §11.1: "a case-insensitive token" — only the two cases of each letter match', async () => {
+    const dpop = { dpop: { origin: 'https://api.example.com' } }
+    for (const header of [`bEaReR ${JWT}`, `dpop ${JWT}`, `DPOP ${JWT}`, `dPoP ${JWT}`]) {
+      expect(await outcome({ authorization: header }, dpop)).toBe(REACHES_KEYS)
+    }
+    // Each letter of each scheme replaced by a character with the same low byte (above U+00FF),
+    // or differing in another bit than the case bit 0x20: never that letter, in any case.
+    for (const scheme of ['Bearer', 'DPoP']) {
+      for (let i = 0; i < scheme.length; i++) {
+        const letter = scheme.toLowerCase().charCodeAt(i)
+        for (const other of [letter + 0x100, letter ^ 0x40]) {
+          const lookalike = `${scheme.slice(0, i)}${String.fromCharCode(other)}${scheme.slice(i + 1)}`
+          expect(await outcome({ authorization: `${lookalike} ${JWT}` }, dpop)).toBe(
+            '401 ERR_MISSING_CREDENTIALS',
+          )
+        }
+      }
+    }
+  })
+
   it('refuses Bearer without a token, or a token that is not token68, with invalid_request', async () => {
     for (const header of [
       'Bearer',
